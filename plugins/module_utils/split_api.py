@@ -1,0 +1,325 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, meshlab.canary maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Ensure an SMI TrafficSplit or Gateway API HTTPRoute with given weights.
+
+``ensure_split(cluster, params, ...)`` is the whole traffic_split module behind
+its argument spec. ``cluster`` is a :class:`kube.Cluster` or any object with the
+same methods (the unit tests use a fake). The order is fixed: validate input,
+discover the API, check Services, read, compare, then at most one write.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import datetime
+import time
+
+from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils.weights import (
+    GATEWAY_GROUP,
+    GATEWAY_KIND,
+    GATEWAY_PLURAL,
+    GATEWAY_VERSIONS,
+    SMI_GROUP,
+    SMI_KIND,
+    SMI_PLURAL,
+    SMI_VERSIONS,
+    parse_weight,
+    render_smi_backends,
+    validate_backends,
+)
+
+API = {
+    "smi": dict(group=SMI_GROUP, kind=SMI_KIND, plural=SMI_PLURAL, versions=SMI_VERSIONS,
+                hint="is the mesh installed?"),
+    "gateway": dict(group=GATEWAY_GROUP, kind=GATEWAY_KIND, plural=GATEWAY_PLURAL, versions=GATEWAY_VERSIONS,
+                    hint="are the Gateway API CRDs installed?"),
+}
+
+
+def utc_now():
+    """RFC 3339 UTC timestamp with microseconds."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def choose_version(api, served, requested=None):
+    """The API version to use, from the versions the cluster serves for the kind."""
+    info = API[api]
+    if not served:
+        raise CanaryError("{0} {1} is not served by this cluster: {2}".format(info["kind"], info["group"], info["hint"]))
+    if requested:
+        if requested not in served:
+            raise CanaryError("api_version {0} of {1} {2} is not served by this cluster; it serves {3}".format(
+                requested, info["kind"], info["group"], ", ".join(served)))
+        return requested
+    for version in info["versions"]:
+        if version in served:
+            return version
+    raise CanaryError("{0} {1} is served only in versions this module does not know ({2}); set api_version to "
+                      "one of them to try it".format(info["kind"], info["group"], ", ".join(served)))
+
+
+def validate_params(params):
+    """Input checks that need no cluster. Returns the backends as (service, weight) pairs or None."""
+    name = params.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise CanaryError("name must be the name of the split object")
+    if params.get("state", "present") == "absent":
+        return None
+    api = params.get("api") or "smi"
+    if not params.get("service"):
+        raise CanaryError("service (the root Service) is required when state is present")
+    pairs = validate_backends(params.get("backends"), api)
+    if api == "smi" and params.get("service") in dict(pairs):
+        raise CanaryError("the root Service {0} must not also be a backend".format(params.get("service")))
+    if api == "gateway":
+        port = params.get("port")
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise CanaryError("port must be a port number 1-65535, got {0!r}".format(port))
+        gateway = params.get("gateway")
+        if gateway is not None and not (gateway.get("name") or "").strip():
+            raise CanaryError("gateway.name must name the Gateway to attach the HTTPRoute to")
+        timeout = params.get("wait_timeout")
+        if timeout is not None and timeout < 0:
+            raise CanaryError("wait_timeout must be >= 0 seconds, got {0}".format(timeout))
+    return pairs
+
+
+# ---- reading weights back --------------------------------------------------
+
+def smi_weights(obj):
+    """Weights of a TrafficSplit as {service: weight}."""
+    backends = ((obj or {}).get("spec") or {}).get("backends") or []
+    return dict((b.get("service"), parse_weight(b.get("weight"))) for b in backends)
+
+
+def route_weights(obj):
+    """Weights of the first rule of an HTTPRoute as {service: weight} (Service backendRefs only)."""
+    rules = ((obj or {}).get("spec") or {}).get("rules") or []
+    if not rules:
+        return {}
+    weights = {}
+    for ref in rules[0].get("backendRefs") or []:
+        if (ref.get("group") or "") == "" and (ref.get("kind") or "Service") == "Service":
+            weights[ref.get("name")] = parse_weight(ref.get("weight"))
+    return weights
+
+
+# ---- desired objects ---------------------------------------------------------
+
+def parent_refs(params):
+    """HTTPRoute parentRefs: the named Gateway, or the root Service (GAMMA)."""
+    gateway = params.get("gateway")
+    if gateway:
+        ref = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": gateway["name"]}
+        if gateway.get("namespace"):
+            ref["namespace"] = gateway["namespace"]
+        if gateway.get("section_name"):
+            ref["sectionName"] = gateway["section_name"]
+        return [ref]
+    return [{"group": "", "kind": "Service", "name": params["service"], "port": params.get("port") or 80}]
+
+
+def _norm_parent(ref, namespace):
+    return (
+        ref.get("group", GATEWAY_GROUP),
+        ref.get("kind", "Gateway"),
+        ref.get("namespace") or namespace,
+        ref.get("name"),
+        ref.get("sectionName"),
+        ref.get("port"),
+    )
+
+
+def _norm_backend_ref(ref):
+    return (ref.get("group") or "", ref.get("kind") or "Service", ref.get("name"), ref.get("port"),
+            parse_weight(ref.get("weight")))
+
+
+def desired_object(params, pairs, api, version, current):
+    """The full object to write, starting from ``current`` (kept: metadata, matches, filters, hostnames)."""
+    info = API[api]
+    name, namespace = params["name"], params.get("namespace") or "default"
+    obj = copy.deepcopy(current) if current else {"metadata": {"name": name, "namespace": namespace}}
+    obj["apiVersion"] = "{0}/{1}".format(info["group"], version)
+    obj["kind"] = info["kind"]
+    obj.pop("status", None)
+    spec = obj.setdefault("spec", {})
+    if api == "smi":
+        spec["service"] = params["service"]
+        spec["backends"] = render_smi_backends(pairs, version)
+    else:
+        port = params.get("port") or 80
+        refs = [{"group": "", "kind": "Service", "name": service, "port": port, "weight": weight}
+                for service, weight in pairs]
+        spec["parentRefs"] = parent_refs(params)
+        rules = spec.get("rules") or [{}]
+        for rule in rules:  # every rule gets the same split
+            rule["backendRefs"] = copy.deepcopy(refs)
+        spec["rules"] = rules
+    return obj
+
+
+def needs_change(api, current, desired, namespace):
+    """Whether writing ``desired`` would change what routes traffic (server defaults ignored)."""
+    if current is None:
+        return True
+    if current.get("apiVersion") != desired.get("apiVersion"):
+        return True
+    cur, new = current.get("spec") or {}, desired.get("spec") or {}
+    if api == "smi":
+        def view(spec):
+            return (spec.get("service"),
+                    sorted((b.get("service"), parse_weight(b.get("weight"))) for b in spec.get("backends") or []))
+        return view(cur) != view(new)
+
+    def gview(spec):
+        parents = sorted(_norm_parent(r, namespace) for r in spec.get("parentRefs") or [])
+        rules = [sorted(_norm_backend_ref(r) for r in rule.get("backendRefs") or []) for rule in spec.get("rules") or []]
+        return parents, rules
+    return gview(cur) != gview(new)
+
+
+# ---- checks against the cluster -----------------------------------------------
+
+def check_services(cluster, params, pairs, api):
+    """Fail (listing every missing one) unless the root and all backend Services exist with the port."""
+    namespace = params.get("namespace") or "default"
+    wanted = []
+    if api == "smi" or not params.get("gateway"):
+        wanted.append((params["service"], "root"))
+    wanted.extend((service, "backend") for service, _ in pairs)
+    missing, portless = [], []
+    port = params.get("port") or 80
+    for service, role in wanted:
+        svc = cluster.get_service(service, namespace)
+        if svc is None:
+            missing.append("{0} ({1})".format(service, role))
+        elif api == "gateway":
+            ports = [p.get("port") for p in (svc.get("spec") or {}).get("ports") or []]
+            if port not in ports:
+                portless.append("{0} (ports {1})".format(service, ", ".join(str(p) for p in ports) or "none"))
+    if missing:
+        raise CanaryError("Service(s) not found in namespace {0}: {1}. Create them before the split.".format(
+            namespace, ", ".join(missing)), missing_services=[m.split(" ")[0] for m in missing])
+    if portless:
+        raise CanaryError("Service(s) in namespace {0} have no port {1}: {2}. Set port to the Services' port.".format(
+            namespace, port, ", ".join(portless)))
+
+
+def route_acceptance(obj, parents, namespace):
+    """(state, detail) of an HTTPRoute: 'accepted', 'rejected' or 'pending' at its current generation."""
+    generation = (obj.get("metadata") or {}).get("generation")
+    wanted = set(_norm_parent(p, namespace) for p in parents)
+    found = []
+    for status in (obj.get("status") or {}).get("parents") or []:
+        ref = status.get("parentRef") or {}
+        if _norm_parent(ref, namespace) not in wanted:
+            continue
+        for cond in status.get("conditions") or []:
+            if cond.get("type") != "Accepted":
+                continue
+            observed = cond.get("observedGeneration")
+            current = generation is None or (observed is not None and observed >= generation)
+            found.append((cond.get("status"), current, cond.get("reason"), cond.get("message")))
+    if found and all(s == "True" and cur for s, cur, _, _ in found) and len(found) >= len(wanted):
+        return "accepted", "Accepted"
+    for s, cur, reason, message in found:
+        if s == "False" and cur:
+            return "rejected", "{0}: {1}".format(reason, message)
+    if not found:
+        return "pending", "no Accepted condition from the parent yet (is a controller handling this route?)"
+    return "pending", "; ".join("Accepted={0} observedGeneration current={1} ({2})".format(s, cur, reason)
+                                for s, cur, reason, _ in found)
+
+
+def wait_accepted(cluster, params, version, written, timeout, sleep=time.sleep, monotonic=time.monotonic,
+                  interval=1.0):
+    namespace = params.get("namespace") or "default"
+    parents = parent_refs(params)
+    deadline = monotonic() + timeout
+    obj = written
+    while True:
+        state, detail = route_acceptance(obj or {}, parents, namespace)
+        if state == "accepted":
+            return
+        if state == "rejected":
+            raise CanaryError("HTTPRoute {0} was written but not accepted: {1}".format(params["name"], detail))
+        if monotonic() >= deadline:
+            raise CanaryError("HTTPRoute {0} was written but not Accepted at its current generation within {1} s: "
+                              "{2}".format(params["name"], timeout, detail))
+        sleep(interval)
+        obj = cluster.get_object(GATEWAY_GROUP, version, GATEWAY_PLURAL, params["name"], namespace)
+
+
+# ---- the module's one call ------------------------------------------------------
+
+def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now, sleep=time.sleep,
+                 monotonic=time.monotonic):
+    """Create, update or delete the split; return the module result."""
+    pairs = validate_params(params)
+    changed_at = None
+    api = params.get("api") or "smi"
+    info = API[api]
+    state = params.get("state") or "present"
+    name, namespace = params["name"].strip(), params.get("namespace") or "default"
+
+    served = cluster.served_versions(info["group"], info["plural"])
+    if state == "absent" and not served and not params.get("api_version"):
+        # the kind does not exist, so neither can the object
+        result = dict(changed=False, weights={}, previous_weights=None, api_version=None, kind=info["kind"],
+                      changed_at=None)
+        if diff_mode:
+            result["diff"] = dict(before={"weights": {}}, after={"weights": {}})
+        return result
+    version = choose_version(api, served, params.get("api_version"))
+    api_version = "{0}/{1}".format(info["group"], version)
+    read = smi_weights if api == "smi" else route_weights
+
+    if state == "present":
+        check_services(cluster, params, pairs, api)
+    current = cluster.get_object(info["group"], version, info["plural"], name, namespace)
+    previous = read(current) if current is not None else None
+
+    if state == "absent":
+        changed = current is not None
+        after = {}
+        if changed and not check_mode:
+            cluster.delete_object(info["group"], version, info["plural"], name, namespace)
+            changed_at = now()
+    else:
+        desired = desired_object(params, pairs, api, version, current)
+        changed = needs_change(api, current, desired, namespace)
+        after = read(desired)
+        if changed and not check_mode:
+            if current is None:
+                written = cluster.create_object(info["group"], version, info["plural"], namespace, desired)
+            else:
+                # resourceVersion from the read: the write fails (409) instead of overwriting a concurrent change
+                written = cluster.replace_object(info["group"], version, info["plural"], name, namespace, desired)
+            changed_at = now()
+            if api == "gateway":
+                timeout = params.get("wait_timeout")
+                timeout = 60 if timeout is None else timeout
+                try:
+                    wait_accepted(cluster, params, version, written, timeout, sleep=sleep, monotonic=monotonic)
+                except CanaryError as exc:
+                    raise CanaryError(exc.msg, changed=True, weights=after, previous_weights=previous,
+                                      api_version=api_version, kind=info["kind"], changed_at=changed_at)
+
+    result = dict(
+        changed=changed,
+        weights=after,
+        previous_weights=previous,
+        api_version=api_version,
+        kind=info["kind"],
+        changed_at=changed_at,
+    )
+    if diff_mode:
+        result["diff"] = dict(before={"weights": previous or {}}, after={"weights": after})
+    return result

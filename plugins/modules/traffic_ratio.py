@@ -1,0 +1,342 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, meshlab.canary maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: traffic_ratio
+short_description: Measure the traffic split that real requests took, and decide whether it matches the weights
+version_added: 0.1.0
+author:
+  - meshlab.canary maintainers
+description:
+  - Counts which backend version answered each request seen by the client pods, and decides with declared error
+    rates whether the observed split matches the O(expected) weights. Read-only; never reports C(changed).
+  - With O(source=logs) (default) it reads the container logs of B(every) pod that matches O(selector)
+    concurrently (unlike M(kubernetes.core.k8s_log), which reads only the first pod). Only lines logged after a
+    boundary count. The boundary is the newest log timestamp present in any matching pod when the module starts,
+    plus O(settle_seconds). Log timestamps come from the nodes, so clock skew between the controller and the cluster
+    does not matter. Pods that appear later and containers that restart (the previous instance's log is read too)
+    are included; no line is counted twice.
+  - With O(source=probe) it waits O(settle_seconds), then execs into a matching pod (round robin over the running
+    pods) and sends O(probe_requests) requests to O(url) in one C(sh -c) loop of C(curl -s), repeated until a
+    decision is reached. Use it for fast stages; it needs C(sh) and C(curl) in the container.
+  - Each non-blank line is matched with O(pattern). A match is one sample of the version in the named group
+    C(version). Blank lines are skipped. Any other line (a failed request, an error page) counts as an error,
+    reported separately; the stage fails when the error rate exceeds O(max_error_rate).
+  - "B(Statistics.) The weights in O(expected) are normalised to shares p0 = weight / sum of weights."
+  - "B(Exact zero.) A version with weight 0, or a version not listed in O(expected), must get no sample at all: one
+    sample fails the stage. Passing needs at least n0 = ceil(ln(beta) / ln(1 - tolerance)) samples (90 with the
+    defaults) when there is such a version or only one version has weight, so that a leak of O(tolerance) or more
+    would have been seen with probability at least 1 - O(beta)."
+  - "B(Sequential test.) For each tested version two one-sided Wald sequential probability ratio tests (SPRT) run on
+    the stream of samples: H0 p = p0 against H1 p = p0 + tolerance, and H0 p = p0 against H1 p = p0 - tolerance
+    (a side is skipped when p0 +/- tolerance falls outside (0, 1)). Each test stops at the Wald bounds
+    ln(beta / (1 - alpha')) and ln((1 - beta) / alpha'), with alpha' = O(alpha) / (2 m) (Bonferroni over the two sides
+    and the m tested versions). With two versions only one is tested (m = 1), because the shares are
+    complementary; with three or more every version with weight above zero is tested. The stage passes when every
+    side has accepted H0 and at least O(min_samples) samples were counted; it fails as soon as any side rejects H0.
+    So the chance of failing a correctly routed stage is at most about O(alpha), and the chance of passing a stage
+    whose share is off by O(tolerance) or more is at most about O(beta)."
+  - "B(Truncation.) If O(max_samples) samples (or O(timeout)) are reached with at least O(min_samples) samples but
+    without a decision, the module decides by the Wilson score interval at confidence 1 - O(alpha) / m: it fails
+    when p0 lies outside the interval of any tested version, and says so in RV(reason) and RV(method)
+    (C(wilson)); the O(beta) guarantee does not hold for such a decision. With fewer than O(min_samples) samples at
+    O(timeout) the stage fails for too few samples."
+  - Reported intervals are Wilson score intervals at confidence 1 - O(alpha) / k, Bonferroni-adjusted over the k
+    versions reported.
+  - "B(Defaults.) O(tolerance=0.05), O(alpha=0.01) and O(beta=0.01) follow the Gateway API weight conformance test
+    (each share within 0.05) with strict error rates. The expected number of samples is then about 470 at a 90/10
+    split and about 1320 at 50/50, roughly half of what a fixed-size test with the same guarantees needs (865 and
+    2400). O(min_samples=100) covers the exact-zero rule (90 samples). O(max_samples=3000) lies above the fixed-size
+    test for the hardest case (p0 = 0.5), so truncation is rare. O(timeout=600) allows about 10 minutes, enough for
+    the log source at a few requests per second; the tutorial's frontend sends only one request per second, so raise
+    O(tolerance), lower the confidence, or use O(source=probe) for faster stages. O(settle_seconds=10) covers the
+    few seconds the mesh needs to push new weights to the sidecars. O(max_error_rate=0.05) tolerates occasional
+    failed requests but fails a stage where the new version errors visibly."
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  namespace:
+    description:
+      - Namespace of the client pods.
+    type: str
+    default: default
+  selector:
+    description:
+      - Label selector of the client pods, for example V(app=frontend) or V(app=frontend,tier=web).
+    type: str
+    default: app=frontend
+  container:
+    description:
+      - Container of the client pods whose output is read (O(source=logs)) or in which requests are sent
+        (O(source=probe)).
+    type: str
+    default: frontend
+  source:
+    description:
+      - Where samples come from.
+      - V(logs) reads the container logs of all matching pods.
+      - V(probe) sends O(probe_requests) requests per round from inside a matching pod.
+    type: str
+    choices: [logs, probe]
+    default: logs
+  expected:
+    description:
+      - 'Expected weights per version, for example C({"1": 90, "2": 10}). Normalised to shares.'
+      - Weights must be whole numbers or decimals C(>= 0), not all zero.
+    type: dict
+    required: true
+  pattern:
+    description:
+      - Python regular expression with a named group C(version), searched in each log line or response.
+      - The default matches C("version":"N") in the tutorial's JSON responses.
+    type: str
+    default: '"version"\s*:\s*"(?P<version>[^"]+)"'
+  tolerance:
+    description:
+      - Smallest deviation of a share (absolute, as a fraction) that must be detected.
+    type: float
+    default: 0.05
+  alpha:
+    description:
+      - Chance of failing a correctly routed stage (family-wise over versions).
+    type: float
+    default: 0.01
+  beta:
+    description:
+      - Chance of passing a stage whose share is off by O(tolerance) or more.
+    type: float
+    default: 0.01
+  min_samples:
+    description:
+      - Fewest samples before a stage may pass.
+    type: int
+    default: 100
+  max_samples:
+    description:
+      - Most samples to collect; at this number an undecided sequential test is decided by the confidence interval.
+    type: int
+    default: 3000
+  timeout:
+    description:
+      - Seconds to collect samples, counted from the module start and including O(settle_seconds).
+    type: int
+    default: 600
+  settle_seconds:
+    description:
+      - Seconds after the boundary (the newest log line at module start, or the module start for O(source=probe))
+        before samples count, so that the new weights have reached the data plane.
+    type: int
+    default: 10
+  max_error_rate:
+    description:
+      - Largest accepted fraction of error lines among all counted lines (errors plus samples).
+    type: float
+    default: 0.05
+  poll_interval:
+    description:
+      - Seconds between two reads of the logs (O(source=logs)).
+    type: int
+    default: 5
+  url:
+    description:
+      - URL requested by O(source=probe).
+    type: str
+    default: http://backend-svc/
+  probe_requests:
+    description:
+      - Requests per C(exec) round for O(source=probe).
+    type: int
+    default: 100
+  probe_request_timeout:
+    description:
+      - Seconds C(curl) may take for one request (C(--max-time)) with O(source=probe).
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+requirements:
+  - kubernetes >= 24.2.0
+  - PyYAML >= 3.11
+notes:
+  - A rejected split, too many errors or too few samples fail the task, with the same return values as a success,
+    so that a C(rescue) block can record them from C(ansible_failed_result).
+  - Nothing is written to the cluster. O(source=probe) runs C(curl) inside a pod, which sends requests.
+seealso:
+  - module: meshlab.canary.traffic_split
+  - module: kubernetes.core.k8s_log
+"""
+
+EXAMPLES = r"""
+- name: Check that about 10 % of the frontend's requests reach version 2
+  meshlab.canary.traffic_ratio:
+    namespace: default
+    selector: app=frontend
+    container: frontend
+    expected:
+      "1": 90
+      "2": 10
+  register: canary_ratio
+
+- name: All traffic must reach version 2, measured with requests sent from a frontend pod
+  meshlab.canary.traffic_ratio:
+    namespace: default
+    source: probe
+    url: http://backend-svc/
+    probe_requests: 200
+    expected:
+      "1": 0
+      "2": 100
+
+- name: A quicker, looser check (tolerance 0.1, beta 0.05) for a slow log source
+  meshlab.canary.traffic_ratio:
+    namespace: default
+    expected:
+      "1": 20
+      "2": 80
+    tolerance: 0.1
+    beta: 0.05
+    timeout: 900
+"""
+
+RETURN = r"""
+counts:
+  description: Samples per version counted after the boundary.
+  returned: always
+  type: dict
+  sample: {"1": 431, "2": 52}
+shares:
+  description: Observed share per version (count divided by samples).
+  returned: always
+  type: dict
+  sample: {"1": 0.892, "2": 0.108}
+intervals:
+  description: Wilson score interval per version, C([low, high]), Bonferroni-adjusted over the versions reported.
+  returned: always
+  type: dict
+  sample: {"1": [0.85, 0.925], "2": [0.075, 0.15]}
+errors:
+  description: Number of non-blank lines that did not match O(pattern).
+  returned: always
+  type: int
+  sample: 0
+error_rate:
+  description: Errors divided by errors plus samples.
+  returned: always
+  type: float
+  sample: 0.0
+error_examples:
+  description: Up to five of the lines counted as errors.
+  returned: always
+  type: list
+  elements: str
+  sample: ["<html>503 Service Unavailable</html>"]
+samples:
+  description: Number of samples counted.
+  returned: always
+  type: int
+  sample: 483
+duration:
+  description: Seconds from module start to the decision.
+  returned: always
+  type: float
+  sample: 61.3
+decision:
+  description: V(pass) or V(fail).
+  returned: always
+  type: str
+  sample: pass
+reason:
+  description: One line saying why.
+  returned: always
+  type: str
+  sample: "sequential test accepted 90/10 within 0.05 after 483 samples from 2 pods (v2 share 0.108)"
+method:
+  description: How the decision was reached, V(sprt), V(exact-zero), V(wilson), V(error-rate) or V(too-few-samples).
+  returned: always
+  type: str
+  sample: sprt
+pods:
+  description: Names of the pods that samples were read from.
+  returned: always
+  type: list
+  elements: str
+  sample: ["frontend-6c64d7446-mmgpv"]
+boundary:
+  description: Samples stamped after this time (RFC 3339) counted; for O(source=probe) the end of the settle window.
+  returned: always
+  type: str
+  sample: "2026-11-27T18:30:10.123456Z"
+expected_shares:
+  description: The normalised O(expected) weights.
+  returned: always
+  type: dict
+  sample: {"1": 0.9, "2": 0.1}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
+    AUTH_ARG_SPEC,
+)
+from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils.kube import (
+    HAS_KUBERNETES,
+    KUBERNETES_IMPORT_ERROR,
+    connect,
+)
+from ansible_collections.meshlab.canary.plugins.module_utils.ratio_source import measure_ratio
+
+
+def argument_spec():
+    spec = dict(
+        namespace=dict(type="str", default="default"),
+        selector=dict(type="str", default="app=frontend"),
+        container=dict(type="str", default="frontend"),
+        source=dict(type="str", choices=["logs", "probe"], default="logs"),
+        expected=dict(type="dict", required=True),
+        pattern=dict(type="str", default=r'"version"\s*:\s*"(?P<version>[^"]+)"'),
+        tolerance=dict(type="float", default=0.05),
+        alpha=dict(type="float", default=0.01),
+        beta=dict(type="float", default=0.01),
+        min_samples=dict(type="int", default=100),
+        max_samples=dict(type="int", default=3000),
+        timeout=dict(type="int", default=600),
+        settle_seconds=dict(type="int", default=10),
+        max_error_rate=dict(type="float", default=0.05),
+        poll_interval=dict(type="int", default=5),
+        url=dict(type="str", default="http://backend-svc/"),
+        probe_requests=dict(type="int", default=100),
+        probe_request_timeout=dict(type="int", default=5),
+    )
+    spec.update(AUTH_ARG_SPEC)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    try:
+        result = measure_ratio(connect(module.params), module.params)
+    except CanaryError as exc:
+        module.fail_json(msg=str(exc), changed=False, **exc.fields)
+    if result["decision"] != "pass":
+        module.fail_json(msg=result["reason"], changed=False, **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
