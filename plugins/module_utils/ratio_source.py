@@ -3,14 +3,302 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Work in progress: sample collection for traffic_ratio."""
+"""Collect samples for traffic_ratio (pod logs or an exec probe) and feed them to the Verdict.
+
+``measure_ratio(cluster, params)`` is the whole traffic_ratio module behind its argument spec. ``cluster`` is
+a :class:`kube.Cluster` or a fake with the same methods; clock, sleep and wall time are injectable so the
+loops are tested without waiting.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils.samples import (
+    NS,
+    Boundary,
+    StreamTracker,
+    classify,
+    compile_pattern,
+    format_timestamp,
+    newest_timestamp,
+    parse_log,
+)
+from ansible_collections.meshlab.canary.plugins.module_utils.verdict import Verdict
+
+READ_MARGIN_SECONDS = 5  # overlap between two log reads; duplicates are removed by StreamTracker
+MAX_READERS = 8
+ERROR_EXAMPLES = 5
 
 
-def measure_ratio(cluster, params):
-    raise CanaryError("traffic_ratio: sample collection is not implemented yet")
+def _shell_quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def probe_script(url, requests, request_timeout):
+    """``sh -c`` body: ``requests`` sequential ``curl -s`` calls, one output line per request.
+
+    A failed request prints ``curl exit N`` (an error line); exit code 127 when curl is missing.
+    """
+    return (
+        "command -v curl >/dev/null 2>&1 || { echo 'curl not found in the container' >&2; exit 127; }; "
+        "i=0; while [ \"$i\" -lt {n} ]; do "
+        "r=$(curl -s --max-time {t} {url}) || r=\"curl exit $?\"; "
+        "printf '%s' \"$r\" | tr -d '\\r\\n'; echo; "
+        "i=$((i+1)); done"
+    ).format(n=int(requests), t=int(request_timeout), url=_shell_quote(url))
+
+
+def _whole(params, name, low, high=None):
+    value = params.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bounds = ">= {0}".format(low) if high is None else "{0}-{1}".format(low, high)
+        raise CanaryError("{0} must be a whole number {1}, got {2!r}".format(name, bounds, value))
+    return value
+
+
+def validate_ratio_params(params):
+    """All checks that need no cluster; returns (verdict, regex)."""
+    for name in ("namespace", "container"):
+        if not isinstance(params.get(name), str) or not params.get(name).strip():
+            raise CanaryError("{0} must be a non-empty string".format(name))
+    if not isinstance(params.get("selector"), str) or not params.get("selector").strip():
+        raise CanaryError("selector must be a label selector such as app=frontend")
+    if params.get("source", "logs") not in ("logs", "probe"):
+        raise CanaryError("source must be logs or probe, got {0!r}".format(params.get("source")))
+    regex = compile_pattern(params.get("pattern"))
+    verdict = Verdict(
+        params.get("expected"),
+        tolerance=params.get("tolerance"),
+        alpha=params.get("alpha"),
+        beta=params.get("beta"),
+        min_samples=params.get("min_samples"),
+        max_samples=params.get("max_samples"),
+        max_error_rate=params.get("max_error_rate"),
+    )
+    _whole(params, "timeout", 1)
+    _whole(params, "settle_seconds", 0)
+    _whole(params, "poll_interval", 1)
+    if params.get("source") == "probe":
+        _whole(params, "probe_requests", 1, 100000)
+        _whole(params, "probe_request_timeout", 1, 3600)
+        url = params.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise CanaryError("url must be an http:// or https:// URL, got {0!r}".format(url))
+    return verdict, regex
+
+
+def _container_names(pod):
+    return [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+
+
+def _container_status(pod, container):
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") == container:
+            return status
+    return None
+
+
+def _pod_name(pod):
+    return (pod.get("metadata") or {}).get("name")
+
+
+def select_pods(cluster, namespace, selector, container, first=False):
+    """Pods matching ``selector`` that have ``container``; with ``first``, fail clearly when there is none."""
+    pods = cluster.list_pods(namespace, selector)
+    if first and not pods:
+        raise CanaryError("selector {0!r} matches no pods in namespace {1}: check the selector and that the client "
+                          "pods are deployed".format(selector, namespace))
+    chosen = [p for p in pods if container in _container_names(p)]
+    if first and not chosen:
+        names = sorted(set(n for p in pods for n in _container_names(p)))
+        raise CanaryError("container {0!r} is not in the pods matching {1!r} in namespace {2}; their containers are: "
+                          "{3}".format(container, selector, namespace, ", ".join(names)))
+    return chosen
+
+
+class _Collector(object):
+    """Shared bookkeeping of both sources: counts lines into the verdict, remembers pods and examples."""
+
+    def __init__(self, verdict, regex):
+        self.verdict = verdict
+        self.regex = regex
+        self.pods = set()
+        self.examples = []
+
+    def feed(self, text, pod):
+        """Classify one line; return True once the verdict has a decision."""
+        kind, version = classify(text, self.regex)
+        if kind == "blank":
+            return False
+        self.pods.add(pod)
+        if kind == "error":
+            self.verdict.add_error()
+            if len(self.examples) < ERROR_EXAMPLES:
+                self.examples.append(text[:200])
+            return False
+        return self.verdict.add(version) is not None
+
+    def done(self):
+        return self.verdict.decision() is not None or self.verdict.full()
+
+
+def _where(elapsed, pods):
+    return "in {0:.0f} s from {1} pod{2}".format(elapsed, pods, "" if pods == 1 else "s")
+
+
+def _finish(collector, start, clock, boundary_text, reason_fields=None):
+    verdict = collector.verdict
+    elapsed = clock() - start
+    where = _where(elapsed, len(collector.pods))
+    if verdict.decision() is not None:
+        decision, method, reason = verdict.finish(where)
+    elif verdict.full():
+        decision, method, reason = verdict.finish(where, "max_samples {0}".format(verdict.max_samples))
+    else:
+        decision, method, reason = verdict.finish(where, "the timeout")
+    result = verdict.summary()
+    result.update(
+        decision=decision,
+        method=method,
+        reason=reason,
+        duration=round(elapsed, 3),
+        pods=sorted(collector.pods),
+        boundary=boundary_text,
+        error_examples=list(collector.examples),
+    )
+    result.update(reason_fields or {})
+    return result
+
+
+# ---- logs ----------------------------------------------------------------------
+
+def _streams(pods, container, known):
+    """Log reads for this poll: [(stream key, pod name, previous)], updating ``known`` (uid -> instance id)."""
+    reads = []
+    for pod in pods:
+        status = _container_status(pod, container)
+        if status is None:
+            continue
+        uid = (pod.get("metadata") or {}).get("uid") or _pod_name(pod)
+        instance = status.get("containerID") or "restart-{0}".format(status.get("restartCount") or 0)
+        before = known.get(uid)
+        if before is not None and before != instance:
+            # the container restarted since the last poll: read the rest of the old instance's log
+            reads.append(((uid, container, before), _pod_name(pod), True))
+        known[uid] = instance
+        state = status.get("state") or {}
+        if state.get("running") or state.get("terminated"):
+            reads.append(((uid, container, instance), _pod_name(pod), False))
+    return reads
+
+
+def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=time.sleep, workers=MAX_READERS):
+    namespace, selector, container = params["namespace"], params["selector"], params["container"]
+    start = clock()
+    pods = select_pods(cluster, namespace, selector, container, first=True)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(pods) * 2)))
+    try:
+        initial = list(pool.map(
+            lambda pod: cluster.read_log(_pod_name(pod), namespace, container, tail_lines=1), pods))
+        boundary = Boundary(newest_timestamp(initial), params["settle_seconds"])
+        tracker = StreamTracker()
+        known = {}
+        _streams(pods, container, known)
+        last_read = {}
+        collector = _Collector(verdict, regex)
+        timeout = params["timeout"]
+        first_poll = True
+        while True:
+            if not first_poll:
+                pods = select_pods(cluster, namespace, selector, container)
+            first_poll = False
+            reads = _streams(pods, container, known)
+            now = clock()
+
+            def read(item):
+                stream, pod_name, previous = item
+                since = int(math.ceil(now - last_read.get(stream, start))) + READ_MARGIN_SECONDS
+                return cluster.read_log(pod_name, namespace, container, since_seconds=since, previous=previous)
+
+            texts = list(pool.map(read, reads))
+            for stream, _, _ in reads:
+                last_read[stream] = now
+            parsed = [(stream, pod_name, parse_log(text)) for (stream, pod_name, _), text in zip(reads, texts)]
+            boundary.resolve([ts for _, _, lines in parsed for ts, _ in lines])
+            fresh = []
+            for stream, pod_name, lines in parsed:
+                for ts, text in tracker.new_lines(stream, lines, boundary.value):
+                    fresh.append((ts, pod_name, text))
+            fresh.sort(key=lambda item: item[0])
+            for _, pod_name, text in fresh:
+                if collector.feed(text, pod_name):
+                    break
+            elapsed = clock() - start
+            if collector.done() or elapsed >= timeout:
+                break
+            sleep(max(0.0, min(params["poll_interval"], timeout - elapsed)))
+    finally:
+        pool.shutdown(wait=True)
+    return _finish(collector, start, clock, boundary.text())
+
+
+# ---- probe ---------------------------------------------------------------------
+
+def _running(pod, container):
+    status = _container_status(pod, container) or {}
+    return (pod.get("status") or {}).get("phase") == "Running" and bool((status.get("state") or {}).get("running"))
+
+
+def measure_probe(cluster, params, verdict, regex, clock=time.monotonic, sleep=time.sleep, wall_ns=None):
+    namespace, selector, container = params["namespace"], params["selector"], params["container"]
+    wall_ns = wall_ns or (lambda: int(time.time() * NS))
+    start = clock()
+    select_pods(cluster, namespace, selector, container, first=True)
+    settle = params["settle_seconds"]
+    boundary_text = format_timestamp(wall_ns() + settle * NS)
+    timeout = params["timeout"]
+    collector = _Collector(verdict, regex)
+    sleep(min(settle, timeout))
+    script = probe_script(params["url"], params["probe_requests"], params["probe_request_timeout"])
+    turn = 0
+    while not collector.done():
+        remaining = timeout - (clock() - start)
+        if remaining <= 0:
+            break
+        pods = [p for p in select_pods(cluster, namespace, selector, container) if _running(p, container)]
+        if not pods:
+            sleep(max(0.0, min(params["poll_interval"], remaining)))
+            continue
+        pod_name = _pod_name(sorted(pods, key=_pod_name)[turn % len(pods)])
+        turn += 1
+        budget = params["probe_requests"] * (params["probe_request_timeout"] + 1) + 30
+        out, err, code = cluster.exec_sh(pod_name, namespace, container, script, timeout=min(remaining, budget))
+        if code not in (0, None):
+            raise CanaryError("the probe in pod {0} (container {1}) exited with code {2}: {3}".format(
+                pod_name, container, code, (err or out or "").strip()[:300] or "no output"))
+        for line in (out or "").splitlines():
+            if collector.feed(line, pod_name):
+                break
+        if code is None:  # the exec was cut at the timeout: keep what arrived, then decide
+            break
+    return _finish(collector, start, clock, boundary_text)
+
+
+def measure_ratio(cluster, params, clock=time.monotonic, sleep=time.sleep, wall_ns=None):
+    """Validate, collect samples from the chosen source, decide. Returns the module result (without changed)."""
+    verdict, regex = validate_ratio_params(params)
+    try:
+        if params.get("source", "logs") == "probe":
+            return measure_probe(cluster, params, verdict, regex, clock=clock, sleep=sleep, wall_ns=wall_ns)
+        return measure_logs(cluster, params, verdict, regex, clock=clock, sleep=sleep)
+    except CanaryError as exc:
+        fields = verdict.summary()
+        fields.update(decision="fail", method="error", reason=exc.msg)
+        fields.update(exc.fields)
+        raise CanaryError(exc.msg, **fields)

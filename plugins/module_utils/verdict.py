@@ -1,0 +1,365 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, meshlab.canary maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Statistics of traffic_ratio: exact-zero rule, sequential tests, Wilson intervals, error rate.
+
+Decision rule (also in the module documentation):
+
+* Expected weights are normalised to shares p0.
+* Exact zero: a version whose weight is 0, or one not in ``expected``, must get no sample.
+* Tested versions: every version with p0 > 0 when there are three or more such versions; with two,
+  only the one with the smaller share (the other's share is 1 minus it); with one, none.
+* For each tested version two one-sided Wald SPRTs: H0 p = p0 vs H1 p = p0 + tol, and H0 p = p0 vs
+  H1 p = p0 - tol, each at alpha' = alpha / (2 m) (Bonferroni over sides and the m tested versions)
+  and beta, with the bounds ln(1 / alpha') (reject H0) and ln(beta) (accept H0). A side whose H1 lies outside (0, 1) is vacuous and counts as accepted.
+* Pass when every side has accepted H0 and at least the required number of samples is in:
+  max(min_samples, n0) where n0 = ceil(ln beta / ln(1 - tol)) applies when the exact-zero rule carries
+  the guarantee (a zero-weight version exists, or only one version has weight). Fail as soon as one side
+  rejects H0 or one forbidden sample arrives.
+* Truncation (max_samples or timeout, with enough samples): Wilson score interval at 1 - alpha / m for each
+  tested version that is still undecided; p0 outside it fails, otherwise pass. Too few samples fail.
+* The error rate (non-matching lines / all counted lines) above max_error_rate fails the stage.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+from statistics import NormalDist
+
+from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+
+
+def z_two_sided(confidence):
+    """z such that P(|Z| <= z) = confidence."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+def wilson(successes, n, confidence):
+    """Wilson score interval [low, high] for a binomial proportion; [0, 1] without data."""
+    if n <= 0:
+        return [0.0, 1.0]
+    z = z_two_sided(confidence)
+    phat = successes / n
+    denom = 1.0 + z * z / n
+    centre = (phat + z * z / (2.0 * n)) / denom
+    half = z * math.sqrt(phat * (1.0 - phat) / n + z * z / (4.0 * n * n)) / denom
+    return [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+def zero_check_samples(tolerance, beta):
+    """Samples needed so that a share >= tolerance shows at least once with probability >= 1 - beta."""
+    return int(math.ceil(math.log(beta) / math.log(1.0 - tolerance)))
+
+
+class Sprt(object):
+    """One-sided Wald SPRT of H0 p = p0 against H1 p = p1 on Bernoulli observations."""
+
+    __slots__ = ("p0", "p1", "llr", "upper", "lower", "inc_hit", "inc_miss", "state", "n", "hits")
+
+    def __init__(self, p0, p1, alpha, beta):
+        self.p0, self.p1 = p0, p1
+        self.inc_hit = math.log(p1 / p0)
+        self.inc_miss = math.log((1.0 - p1) / (1.0 - p0))
+        # Bounds ln(1/alpha) and ln(beta) instead of Wald's approximations ln((1-beta)/alpha) and
+        # ln(beta/(1-alpha)): the likelihood ratio is a martingale under H0 (and its inverse under H1), so by
+        # Ville's inequality P(reject | H0) <= alpha and P(accept | H1) <= beta hold exactly, whenever the test stops.
+        self.upper = math.log(1.0 / alpha)  # cross: reject H0
+        self.lower = math.log(beta)  # cross: accept H0
+        self.llr = 0.0
+        self.state = None
+        self.n = 0
+        self.hits = 0
+
+    def update(self, hit):
+        if self.state is not None:
+            return self.state
+        self.n += 1
+        if hit:
+            self.hits += 1
+            self.llr += self.inc_hit
+        else:
+            self.llr += self.inc_miss
+        if self.llr >= self.upper:
+            self.state = "reject"
+        elif self.llr <= self.lower:
+            self.state = "accept"
+        return self.state
+
+
+def _number(value, where):
+    if isinstance(value, bool):
+        raise CanaryError("{0} must be a number >= 0, got {1!r}".format(where, value))
+    if isinstance(value, (int, float)):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise CanaryError("{0} must be a number >= 0, got {1!r}".format(where, value))
+    else:
+        raise CanaryError("{0} must be a number >= 0, got {1!r}".format(where, value))
+    if number != number or number in (float("inf"), float("-inf")):
+        raise CanaryError("{0} must be a finite number, got {1!r}".format(where, value))
+    if number < 0:
+        raise CanaryError("{0} must be >= 0, got {1!r}".format(where, value))
+    return number
+
+
+def expected_shares(expected):
+    """Validate ``expected`` (version -> weight) and return (weights, shares) keyed by str(version)."""
+    if not isinstance(expected, dict) or not expected:
+        raise CanaryError('expected must be a dict of version -> weight, for example {"1": 90, "2": 10}')
+    weights = {}
+    for version, weight in expected.items():
+        key = str(version)
+        if key in weights:
+            raise CanaryError("expected lists version {0!r} twice".format(key))
+        weights[key] = _number(weight, "expected[{0!r}]".format(key))
+    total = sum(weights.values())
+    if total <= 0:
+        raise CanaryError("expected weights are all zero: at least one version must get traffic")
+    return weights, dict((k, w / total) for k, w in weights.items())
+
+
+def _fraction(value, name, low, high, low_open=True, high_open=True):
+    ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok:
+        raise CanaryError("{0} must be in {1}{2}, {3}{4}, got {5!r}".format(
+            name, "(" if low_open else "[", low, high, ")" if high_open else "]", value))
+    return float(value)
+
+
+class Verdict(object):
+    """Feed samples one by one (in time order); ask ``decision()`` at any point; ``finish()`` at the end."""
+
+    def __init__(self, expected, tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=3000,
+                 max_error_rate=0.05):
+        self.weights, self.expected = expected_shares(expected)
+        self.tolerance = _fraction(tolerance, "tolerance", 0.0, 0.5, high_open=False)
+        self.alpha = _fraction(alpha, "alpha", 0.0, 0.5)
+        self.beta = _fraction(beta, "beta", 0.0, 0.5)
+        self.max_error_rate = _fraction(max_error_rate, "max_error_rate", 0.0, 1.0, low_open=False, high_open=False)
+        if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1:
+            raise CanaryError("min_samples must be a whole number >= 1, got {0!r}".format(min_samples))
+        if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < min_samples:
+            raise CanaryError("max_samples must be a whole number >= min_samples ({0}), got {1!r}".format(
+                min_samples, max_samples))
+        self.min_samples, self.max_samples = min_samples, max_samples
+
+        positive = sorted((v for v, p in self.expected.items() if p > 0), key=lambda v: (self.expected[v], v))
+        if len(positive) >= 3:
+            self.tested = positive
+        elif len(positive) == 2:
+            self.tested = positive[:1]
+        else:
+            self.tested = []
+        self.positive = set(positive)
+        m = max(1, len(self.tested))
+        self.alpha_side = self.alpha / (2.0 * m)
+        self.sides = {}
+        for version in self.tested:
+            p0 = self.expected[version]
+            sides = []
+            for sign in (1, -1):
+                p1 = p0 + sign * self.tolerance
+                if 0.0 < p1 < 1.0:
+                    sides.append(Sprt(p0, p1, self.alpha_side, self.beta))
+            self.sides[version] = sides
+        zero_rule = len(positive) < len(self.expected) or len(positive) == 1
+        self.n0 = zero_check_samples(self.tolerance, self.beta) if zero_rule else 0
+        self.needed = max(self.min_samples, self.n0)
+        self.counts = dict((v, 0) for v in self.expected)
+        self.n = 0
+        self.errors = 0
+        self.forbidden = None
+        self._decision = None
+
+    # ---- feeding ----
+    def add(self, version):
+        """Count one sample; return the decision once there is one (later samples are ignored)."""
+        if self._decision is not None:
+            return self._decision
+        version = str(version)
+        self.n += 1
+        self.counts[version] = self.counts.get(version, 0) + 1
+        if version not in self.positive and self.forbidden is None:
+            self.forbidden = version
+        for tested, sides in self.sides.items():
+            hit = tested == version
+            for side in sides:
+                side.update(hit)
+        self._decision = self._decide()
+        return self._decision
+
+    def add_error(self, count=1):
+        if self._decision is None:
+            self.errors += count
+
+    @property
+    def error_rate(self):
+        total = self.errors + self.n
+        return self.errors / total if total else 0.0
+
+    def _decide(self):
+        if self.forbidden is not None:
+            return ("fail", "exact-zero")
+        for sides in self.sides.values():
+            if any(side.state == "reject" for side in sides):
+                return ("fail", "sprt")
+        if self.n >= self.needed and all(side.state == "accept" for sides in self.sides.values() for side in sides):
+            return ("pass", "sprt" if self.tested else "exact-zero")
+        return None
+
+    def decision(self):
+        return self._decision
+
+    def full(self):
+        return self.n >= self.max_samples
+
+    # ---- reporting ----
+    def shares(self):
+        return dict((v, (c / self.n if self.n else 0.0)) for v, c in self.counts.items())
+
+    def intervals(self):
+        k = max(1, len(self.counts))
+        conf = 1.0 - self.alpha / k
+        return dict((v, [round(x, 4) for x in wilson(c, self.n, conf)]) for v, c in self.counts.items())
+
+    def expected_text(self):
+        return "/".join(_fmt(self.weights[v]) for v in self.expected)
+
+    def finish(self, where, truncated_by="max_samples"):
+        """Final (decision, method, reason); ``where`` reads like 'in 61 s from 2 pods'."""
+        decision = self._decision
+        method = None
+        if decision is None:
+            if self.n < self.needed:
+                return self._final("fail", "too-few-samples",
+                                   "collected {0} of at least {1} samples {2}".format(self.n, self.needed, where))
+            decision, method, reason = self._wilson(where, truncated_by)
+        else:
+            decision, method = decision
+            reason = self._reason(decision, method, where)
+        if decision == "pass" and self.error_rate > self.max_error_rate:
+            return self._final("fail", "error-rate", "error rate {0:.3f} ({1} error lines, {2} samples) exceeds "
+                               "max_error_rate {3} {4}".format(self.error_rate, self.errors, self.n,
+                                                               self.max_error_rate, where))
+        return self._final(decision, method, reason)
+
+    def _final(self, decision, method, reason):
+        if self.errors and "error" not in reason:
+            reason += "; {0} error lines (rate {1:.3f})".format(self.errors, self.error_rate)
+        return decision, method, reason
+
+    def _shares_text(self):
+        shares = self.shares()
+        return ", ".join("v{0} {1:.3f}".format(v, shares[v]) for v in sorted(shares, key=_version_key))
+
+    def _reason(self, decision, method, where):
+        if method == "exact-zero" and decision == "fail":
+            version = self.forbidden
+            what = "has weight 0" if version in self.expected else "is not in expected"
+            return "version {0} {1} but got {2} of {3} samples after the settle window {4}".format(
+                version, what, self.counts.get(version, 0), self.n, where)
+        if decision == "fail":
+            for version, sides in self.sides.items():
+                for side in sides:
+                    if side.state == "reject":
+                        direction = "above" if side.p1 > side.p0 else "below"
+                        return ("sequential test rejected the split {0}: share of v{1} is {2} the expected {3:.3f} "
+                                "by {4} or more ({5}) after {6} samples {7}".format(
+                                    self.expected_text(), version, direction, side.p0, _fmt(self.tolerance),
+                                    self._shares_text(), self.n, where))
+        if method == "exact-zero":
+            return "all {0} samples went to the versions with weight ({1}) {2}".format(
+                self.n, ", ".join("v" + v for v in sorted(self.positive, key=_version_key)), where)
+        return "sequential test accepted the split {0} within {1} after {2} samples {3} ({4})".format(
+            self.expected_text(), _fmt(self.tolerance), self.n, where, self._shares_text())
+
+    def _wilson(self, where, truncated_by):
+        m = max(1, len(self.tested))
+        conf = 1.0 - self.alpha / m
+        outside = []
+        for version in self.tested:
+            if all(side.state == "accept" for side in self.sides[version]):
+                continue
+            low, high = wilson(self.counts.get(version, 0), self.n, conf)
+            p0 = self.expected[version]
+            if not low <= p0 <= high:
+                outside.append("v{0} expected {1:.3f} outside [{2:.3f}, {3:.3f}]".format(version, p0, low, high))
+        head = "sequential test undecided at {0} after {1} samples {2}; decided by the {3:g}% Wilson interval".format(
+            truncated_by, self.n, where, round(conf * 100, 4))
+        if outside:
+            return "fail", "wilson", "{0}: {1}".format(head, "; ".join(outside))
+        return "pass", "wilson", "{0}: expected shares inside ({1}); the beta guarantee does not hold".format(
+            head, self._shares_text())
+
+    def summary(self):
+        return dict(
+            counts=dict(self.counts),
+            shares=dict((v, round(s, 4)) for v, s in self.shares().items()),
+            intervals=self.intervals(),
+            errors=self.errors,
+            error_rate=round(self.error_rate, 4),
+            samples=self.n,
+            expected_shares=dict((v, round(p, 4)) for v, p in self.expected.items()),
+        )
+
+
+def _fmt(number):
+    return "{0:g}".format(number)
+
+
+def _version_key(version):
+    return (0, int(version), "") if version.isdigit() else (1, 0, version)
+
+
+# ---- fixed-size comparison (for documentation, bench and the calibration test) ----
+
+def _binom_logpmf(n, p):
+    lp, lq = math.log(p), math.log1p(-p)
+    base = math.lgamma(n + 1)
+    return [base - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * lp + (n - k) * lq for k in range(n + 1)]
+
+
+def _pmf(n, p):
+    return [math.exp(x) for x in _binom_logpmf(n, p)]
+
+
+def _fixed_ok(n, p0, tolerance, alpha, beta):
+    pmf0 = _pmf(n, p0)
+    # equal tails under H0: accept region [a, b]
+    acc, a = 0.0, 0
+    while a <= n and acc + pmf0[a] <= alpha / 2.0:
+        acc += pmf0[a]
+        a += 1
+    acc, b = 0.0, n
+    while b >= 0 and acc + pmf0[b] <= alpha / 2.0:
+        acc += pmf0[b]
+        b -= 1
+    for p1 in (p0 - tolerance, p0 + tolerance):
+        if 0.0 < p1 < 1.0:
+            pmf1 = _pmf(n, p1)
+            if sum(pmf1[a:b + 1]) > beta:
+                return False
+    return True
+
+
+def fixed_sample_size(p0, tolerance, alpha, beta, limit=20000):
+    """Smallest n of a fixed-size two-sided binomial test (equal tails, alpha) with power 1 - beta at p0 +/- tol."""
+    low, high = 1, 2
+    while not _fixed_ok(high, p0, tolerance, alpha, beta):
+        low, high = high, high * 2
+        if high > limit:
+            raise CanaryError("fixed sample size above {0}".format(limit))
+    while low < high:  # power is not strictly monotone in n for discrete tests; this finds a boundary
+        mid = (low + high) // 2
+        if _fixed_ok(mid, p0, tolerance, alpha, beta):
+            high = mid
+        else:
+            low = mid + 1
+    return high
