@@ -1,0 +1,218 @@
+"""The reconcile loop: API objects -> local processes, router snapshot, kwok Logs/Exec."""
+
+import json
+import logging
+import os
+import time
+
+from . import faults, nginxconf, podspec, procs, proxy, routing
+
+LOG = logging.getLogger("meshsim")
+
+
+def _meta(obj):
+    return obj.get("metadata") or {}
+
+
+def _runnable(pod):
+    meta = _meta(pod)
+    return not meta.get("deletionTimestamp") and (pod.get("status") or {}).get("phase") == "Running"
+
+
+class Frontend:
+    """The containers of one frontend pod, plus its restart bookkeeping."""
+
+    def __init__(self, uid, containers, token):
+        self.uid = uid
+        self.containers = containers  # name -> procs.ContainerProc
+        self.token = token
+        self.hooks_applied = False
+
+    def close(self):
+        for proc in self.containers.values():
+            proc.close()
+
+
+class Controller:
+    def __init__(self, kube, state_dir, switches, options):
+        self.kube = kube
+        self.namespace = kube.namespace
+        self.state_dir = os.path.abspath(state_dir)
+        self.switches = switches
+        self.opt = options
+        self.backend_selector = faults.parse_selector(options.backend_selector)
+        self.frontend_selector = faults.parse_selector(options.frontend_selector)
+        self.backends = {}   # pod name -> (uid, procs.NginxPod)
+        self.failed = {}     # pod name -> (uid, monotonic time of the last failure)
+        self.frontends = {}  # pod name -> Frontend
+        self.snapshot = None
+        self.router = proxy.Router(lambda: self.snapshot, switches, options.seed)
+        self.server = None
+        self.router_port = None
+
+    # lifecycle ---------------------------------------------------------------------------
+
+    def start_router(self):
+        self.server = proxy.serve_in_thread(self.router, self.opt.router_port)[0]
+        self.router_port = self.server.server_address[1]
+        LOG.info("router (mesh stand-in) on 127.0.0.1:%d", self.router_port)
+        return self.router_port
+
+    @property
+    def proxy_url(self):
+        return "http://127.0.0.1:%d" % self.router_port
+
+    def shutdown(self):
+        for name in list(self.frontends):
+            self._stop_frontend(name, delete_hooks=False)
+        for name in list(self.backends):
+            self._stop_backend(name)
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    # one pass ----------------------------------------------------------------------------
+
+    def reconcile(self, objs):
+        pods = objs["pods"]
+        by_name = {_meta(p)["name"]: p for p in pods}
+        self._reconcile_backends(by_name)
+        self._reconcile_frontends(by_name)
+        ports = {name: entry[1].port for name, entry in self.backends.items() if entry[1].alive()}
+        self.snapshot = routing.Snapshot(self.namespace, objs["services"], pods, objs["splits"], objs["routes"],
+                                         ports)
+
+    def _is(self, pod, selector):
+        return routing.selector_matches(selector, _meta(pod).get("labels"))
+
+    def _reconcile_backends(self, by_name):
+        wanted = {n: p for n, p in by_name.items() if self._is(p, self.backend_selector) and _runnable(p)}
+        for name in list(self.backends):
+            uid, nginx = self.backends[name]
+            if name not in wanted or _meta(wanted[name]).get("uid") != uid or not nginx.alive():
+                self._stop_backend(name)
+        for name, pod in wanted.items():
+            if name in self.backends:
+                continue
+            uid = _meta(pod).get("uid")
+            last = self.failed.get(name)
+            if last and last[0] == uid and time.monotonic() - last[1] < 5.0:
+                continue  # back off like CrashLoopBackOff, briefly
+            try:
+                self.backends[name] = (uid, self._start_backend(pod))
+                self.failed.pop(name, None)
+            except (podspec.SpecError, nginxconf.ConfigError, RuntimeError, OSError) as exc:
+                LOG.error("backend pod %s not started: %s", name, exc)
+                self.failed[name] = (uid, time.monotonic())
+
+    def _start_backend(self, pod):
+        name = _meta(pod)["name"]
+        container = pod["spec"]["containers"][0]
+        configmap = podspec.configmap_mount(pod, container)[1]
+        files = self.kube.configmap_data(configmap)
+        run_dir = os.path.join(self.state_dir, "pods", name + "-" + _meta(pod)["uid"][:8])
+        nginx = procs.NginxPod(name, run_dir, files, podspec.container_ports(container))
+        nginx.start()
+        return nginx
+
+    def _stop_backend(self, name):
+        nginx = self.backends.pop(name)[1]
+        nginx.stop()
+        LOG.info("backend pod %s: nginx stopped", name)
+
+    def _reconcile_frontends(self, by_name):
+        wanted = {n: p for n, p in by_name.items() if self._is(p, self.frontend_selector) and _runnable(p)}
+        for name in list(self.frontends):
+            if name not in wanted or _meta(wanted[name]).get("uid") != self.frontends[name].uid:
+                self._stop_frontend(name, delete_hooks=name not in by_name)
+        for name, pod in wanted.items():
+            front = self.frontends.get(name)
+            if front is None:
+                try:
+                    front = self.frontends[name] = self._start_frontend(pod)
+                except (podspec.SpecError, OSError) as exc:
+                    LOG.error("frontend pod %s not started: %s", name, exc)
+                    continue
+            if not front.hooks_applied:
+                try:
+                    self.kube.apply_pod_hooks(pod, *self._hook_specs(front))
+                    front.hooks_applied = True
+                except Exception as exc:
+                    LOG.error("kwok Logs/Exec for pod %s not written yet: %s", name, exc)
+            self._maybe_restart(name, pod, front)
+
+    def _start_frontend(self, pod):
+        meta = _meta(pod)
+        base = os.path.join(self.state_dir, "pods", meta["name"] + "-" + meta["uid"][:8])
+        containers = {}
+        for spec in pod["spec"]["containers"]:
+            argv = podspec.container_argv(spec, self.opt.frontend_sleep_scale)
+            env = podspec.container_env(spec, meta["name"], self.proxy_url, _base_env())
+            proc = procs.ContainerProc(meta["name"], spec["name"], argv, env, os.path.join(base, spec["name"]))
+            proc.start()
+            containers[spec["name"]] = proc
+        return Frontend(meta["uid"], containers, faults.restart_token(pod))
+
+    def _hook_specs(self, front):
+        logs = [(c, p.log.path, p.log.previous_path) for c, p in front.containers.items()]
+        execs = [(c, p.work_dir, podspec.proxy_env(self.proxy_url)) for c, p in front.containers.items()]
+        return podspec.logs_spec(logs), podspec.exec_spec(execs)
+
+    def _maybe_restart(self, name, pod, front):
+        token = faults.restart_token(pod)
+        try:
+            every = faults.restart_every(pod, self.switches)
+        except faults.SwitchError as exc:
+            LOG.error("pod %s: %s", name, exc)
+            every = 0
+        for proc in front.containers.values():
+            reason = None
+            if token != front.token:
+                reason = "annotation %s=%r" % (faults.RESTART, token)
+            elif every and time.monotonic() - proc.started_at >= every:
+                reason = "every %.1fs" % every
+            elif not proc.alive() and time.monotonic() - proc.started_at >= 2.0:
+                reason = "exited with %s" % proc.proc.returncode
+            if reason:
+                LOG.info("frontend pod %s/%s: restart (%s)", name, proc.container, reason)
+                proc.restart()
+        front.token = token
+
+    def _stop_frontend(self, name, delete_hooks):
+        front = self.frontends.pop(name)
+        front.close()
+        LOG.info("frontend pod %s stopped", name)
+        if delete_hooks:
+            try:
+                self.kube.delete_pod_hooks(name)
+            except Exception as exc:
+                LOG.warning("kwok Logs/Exec of pod %s not deleted: %s", name, exc)
+
+    # status -----------------------------------------------------------------------------
+
+    def status(self):
+        return {
+            "router": self.proxy_url,
+            "namespace": self.namespace,
+            "backends": {n: {"port": e[1].port, "alive": e[1].alive(), "run_dir": e[1].run_dir}
+                         for n, e in sorted(self.backends.items())},
+            "frontends": {n: {c: {"pid": p.proc.pid if p.proc else None, "restarts": p.restarts,
+                                  "log": p.log.path, "previous_log": p.log.previous_path}
+                              for c, p in f.containers.items()}
+                          for n, f in sorted(self.frontends.items())},
+            "counts": self.router.status()["requests"],
+        }
+
+    def write_status(self):
+        path = os.path.join(self.state_dir, "status.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(self.status(), fh, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+
+
+def _base_env():
+    keep = ("PATH", "LANG", "LC_ALL", "TZ")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    return env

@@ -1,0 +1,147 @@
+"""Thin access to the apiserver for meshsim (kubernetes Python client)."""
+
+import json
+import logging
+
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from .routing import HTTP_ROUTE, TRAFFIC_SPLIT
+
+LOG = logging.getLogger("meshsim.kube")
+KWOK = ("kwok.x-k8s.io", "v1alpha1")
+TIMEOUT = 5
+
+
+class Kube:
+    """Lists one namespace's objects as API JSON dicts and writes kwok Logs/Exec objects."""
+
+    def __init__(self, kubeconfig, namespace):
+        self.namespace = namespace
+        self.api = config.new_client_from_config(config_file=kubeconfig)
+        self.core = client.CoreV1Api(self.api)
+        self.custom = client.CustomObjectsApi(self.api)
+        self._missing = set()
+        self.kwok_mode = None  # "namespaced" (Logs/Exec) or "cluster" (ClusterLogs/ClusterExec)
+
+    def _raw(self, fn, *args):
+        resp = fn(*args, _preload_content=False, _request_timeout=TIMEOUT)
+        return json.loads(resp.data)["items"]
+
+    def _custom(self, group, version, plural):
+        key = (group, version, plural)
+        try:
+            return self.custom.list_namespaced_custom_object(
+                group, version, self.namespace, plural, _request_timeout=TIMEOUT)["items"]
+        except ApiException as exc:
+            if exc.status == 404:
+                if key not in self._missing:
+                    LOG.info("%s.%s/%s not served (CRD absent): treated as none", plural, group, version)
+                    self._missing.add(key)
+                return []
+            raise
+
+    def list_all(self):
+        """``dict(pods, services, splits, routes)`` of the namespace."""
+        return {
+            "pods": self._raw(self.core.list_namespaced_pod, self.namespace),
+            "services": self._raw(self.core.list_namespaced_service, self.namespace),
+            "splits": self._custom(*TRAFFIC_SPLIT),
+            "routes": self._custom(*HTTP_ROUTE),
+        }
+
+    def configmap_data(self, name):
+        resp = self.core.read_namespaced_config_map(name, self.namespace, _preload_content=False,
+                                                    _request_timeout=TIMEOUT)
+        return json.loads(resp.data).get("data") or {}
+
+    # kwok Logs / Exec -----------------------------------------------------------------
+
+    def detect_kwok(self):
+        """Which kwok CRDs are served: per-pod Logs/Exec, else ClusterLogs/ClusterExec."""
+        for mode, plural in (("namespaced", "logs"), ("cluster", "clusterlogs")):
+            try:
+                if mode == "namespaced":
+                    self.custom.list_namespaced_custom_object(*KWOK, self.namespace, plural, _request_timeout=TIMEOUT)
+                else:
+                    self.custom.list_cluster_custom_object(*KWOK, plural, _request_timeout=TIMEOUT)
+                self.kwok_mode = mode
+                return mode
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+        self.kwok_mode = None
+        return None
+
+    def _put(self, plural, body, namespaced):
+        name = body["metadata"]["name"]
+        try:
+            if namespaced:
+                current = self.custom.get_namespaced_custom_object(
+                    *KWOK, self.namespace, plural, name, _request_timeout=TIMEOUT)
+            else:
+                current = self.custom.get_cluster_custom_object(*KWOK, plural, name, _request_timeout=TIMEOUT)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            current = None
+        if current is None:
+            if namespaced:
+                self.custom.create_namespaced_custom_object(*KWOK, self.namespace, plural, body,
+                                                            _request_timeout=TIMEOUT)
+            else:
+                self.custom.create_cluster_custom_object(*KWOK, plural, body, _request_timeout=TIMEOUT)
+            return "created"
+        if current.get("spec") == body["spec"]:
+            return "unchanged"
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        if namespaced:
+            self.custom.replace_namespaced_custom_object(*KWOK, self.namespace, plural, name, body,
+                                                         _request_timeout=TIMEOUT)
+        else:
+            self.custom.replace_cluster_custom_object(*KWOK, plural, name, body, _request_timeout=TIMEOUT)
+        return "replaced"
+
+    def _delete(self, plural, name, namespaced):
+        try:
+            if namespaced:
+                self.custom.delete_namespaced_custom_object(*KWOK, self.namespace, plural, name,
+                                                            _request_timeout=TIMEOUT)
+            else:
+                self.custom.delete_cluster_custom_object(*KWOK, plural, name, _request_timeout=TIMEOUT)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def apply_pod_hooks(self, pod, logs_spec, exec_spec):
+        """Create/replace the kwok Logs and Exec objects that serve ``pod``."""
+        if self.kwok_mode is None and self.detect_kwok() is None:
+            raise RuntimeError("kwok Logs/ClusterLogs CRDs are not served; enable them in the kwok config")
+        meta = pod["metadata"]
+        if self.kwok_mode == "namespaced":
+            owner = [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"], "uid": meta["uid"]}]
+            for kind, plural, spec in (("Logs", "logs", logs_spec), ("Exec", "execs", exec_spec)):
+                body = {"apiVersion": "%s/%s" % KWOK, "kind": kind,
+                        "metadata": {"name": meta["name"], "namespace": self.namespace,
+                                     "labels": {"app.kubernetes.io/managed-by": "meshsim"},
+                                     "ownerReferences": owner},
+                        "spec": spec}
+                LOG.info("%s %s/%s: %s", kind, self.namespace, meta["name"], self._put(plural, body, True))
+        else:
+            selector = {"matchNamespaces": [self.namespace], "matchNames": [meta["name"]]}
+            name = "meshsim-%s-%s" % (self.namespace, meta["name"])
+            for kind, plural, spec in (("ClusterLogs", "clusterlogs", logs_spec),
+                                       ("ClusterExec", "clusterexecs", exec_spec)):
+                body = {"apiVersion": "%s/%s" % KWOK, "kind": kind,
+                        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "meshsim"}},
+                        "spec": dict(spec, selector=selector)}
+                LOG.info("%s %s: %s", kind, name, self._put(plural, body, False))
+
+    def delete_pod_hooks(self, pod_name):
+        if self.kwok_mode == "namespaced":
+            self._delete("logs", pod_name, True)
+            self._delete("execs", pod_name, True)
+        elif self.kwok_mode == "cluster":
+            name = "meshsim-%s-%s" % (self.namespace, pod_name)
+            self._delete("clusterlogs", name, False)
+            self._delete("clusterexecs", name, False)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Install what the loopback mesh stand-in (tests/dataplane/meshsim) needs on a
+# fresh Debian machine: nginx (to serve each backend pod's nginx.conf) and curl
+# (the frontend container's own command). Idempotent: does nothing when both
+# are present. Must run as root (CI does).
+#
+# Network safety: the Debian nginx package would start a service listening on
+# 0.0.0.0:80. Service starts are denied with a policy-rc.d for the duration of
+# the install, and the packaged service is disabled afterwards; meshsim runs its
+# own nginx processes bound to 127.0.0.1 only.
+set -euo pipefail
+
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ "${#need[@]}" -eq 0 ]; then
+  echo "dataplane setup: nginx and curl already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "dataplane setup: need root to install: ${need[*]}" >&2
+  exit 1
+fi
+
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# temporary: tests/dataplane/setup.sh\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  created_policy=1
+fi
+cleanup() { if [ "$created_policy" -eq 1 ]; then rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${need[@]}"
+
+# Never leave the packaged service running or enabled (it binds 0.0.0.0:80).
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl disable --now nginx.service >/dev/null 2>&1 || true
+fi
+if [ -f /run/nginx.pid ]; then
+  /usr/sbin/nginx -s stop >/dev/null 2>&1 || true
+fi
+/usr/sbin/nginx -v
