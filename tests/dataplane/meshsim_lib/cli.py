@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from . import faults
+from . import bench, faults
 
 DEFAULT_MAX_RUNTIME = 3 * 3600
 PID_FILE = "meshsim.pid"
@@ -59,6 +59,10 @@ def build_parser():
     stop.add_argument("--state-dir", required=True)
     status = sub.add_parser("status", help="print the state (router port, pods, request counts)")
     status.add_argument("--state-dir", required=True)
+    bench = sub.add_parser("bench", help="measure the router on loopback (no cluster)")
+    bench.add_argument("--requests", type=int, default=4000)
+    bench.add_argument("--concurrency", type=int, default=4)
+    bench.add_argument("--curl", type=int, default=300, help="requests from a curl shell loop (0 = skip)")
     return parser
 
 
@@ -222,6 +226,8 @@ def main(argv=None):
             return cmd_stop(args)
         if args.cmd == "status":
             return cmd_status(args)
+        if args.cmd == "bench":
+            return bench.run(args.requests, args.concurrency, args.curl)
         return cmd_run(args)
     except faults.SwitchError as exc:
         print("meshsim: %s" % exc, file=sys.stderr)

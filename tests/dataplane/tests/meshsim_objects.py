@@ -1,17 +1,7 @@
 """API objects of the tutorial as the apiserver returns them (JSON dicts), for meshsim tests."""
 
 from meshsim_lib import routing
-
-NGINX_CONF = """events {}
-http {
-  server {
-    listen 80;
-    location / {
-      return 200 '{"name":"backend","version":"%s"}';
-    }
-  }
-}"""
-FRONTEND_ARGS = "sleep 10; while true; do curl -s http://backend-svc/; sleep 1 && echo ' '; done"
+from meshsim_lib.tutorial import FRONTEND_ARGS
 
 
 def service(name, selector, annotations=None):

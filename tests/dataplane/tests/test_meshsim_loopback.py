@@ -15,7 +15,9 @@ import pytest
 
 from meshsim_lib import cli, controller, cri, faults
 
-from meshsim_objects import NGINX_CONF, backend_pod, frontend_pod, traffic_split, tutorial_services
+from meshsim_lib.tutorial import NGINX_CONF
+
+from meshsim_objects import backend_pod, frontend_pod, traffic_split, tutorial_services
 
 VERSION = re.compile(r'"version":"(?P<version>\d+)"')
 

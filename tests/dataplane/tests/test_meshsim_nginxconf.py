@@ -7,7 +7,7 @@ import pytest
 
 from meshsim_lib import nginxconf, procs
 
-from meshsim_objects import NGINX_CONF
+from meshsim_lib.tutorial import NGINX_CONF
 
 
 def _nginx_test(conf_text, run_dir):

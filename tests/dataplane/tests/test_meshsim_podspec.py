@@ -4,7 +4,9 @@ import pytest
 
 from meshsim_lib import podspec
 
-from meshsim_objects import FRONTEND_ARGS, backend_pod, frontend_pod
+from meshsim_lib.tutorial import FRONTEND_ARGS
+
+from meshsim_objects import backend_pod, frontend_pod
 
 
 def test_frontend_argv_is_the_container_command_and_args():
