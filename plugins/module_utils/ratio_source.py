@@ -46,7 +46,7 @@ def probe_script(url, requests, request_timeout):
     A failed request prints ``curl exit N`` (an error line); exit code 127 when curl is missing.
     """
     return (
-        "command -v curl >/dev/null 2>&1 || { echo 'curl not found in the container' >&2; exit 127; }; "
+        "command -v curl >/dev/null 2>&1 || {{ echo 'curl not found in the container' >&2; exit 127; }}; "
         "i=0; while [ \"$i\" -lt {n} ]; do "
         "r=$(curl -s --max-time {t} {url}) || r=\"curl exit $?\"; "
         "printf '%s' \"$r\" | tr -d '\\r\\n'; echo; "
@@ -193,7 +193,7 @@ def _streams(pods, container, known):
             reads.append(((uid, container, before), _pod_name(pod), True))
         known[uid] = instance
         state = status.get("state") or {}
-        if state.get("running") or state.get("terminated"):
+        if state.get("running") is not None or state.get("terminated") is not None:
             reads.append(((uid, container, instance), _pod_name(pod), False))
     return reads
 
@@ -252,7 +252,8 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
 
 def _running(pod, container):
     status = _container_status(pod, container) or {}
-    return (pod.get("status") or {}).get("phase") == "Running" and bool((status.get("state") or {}).get("running"))
+    running = (status.get("state") or {}).get("running") is not None
+    return (pod.get("status") or {}).get("phase") == "Running" and running
 
 
 def measure_probe(cluster, params, verdict, regex, clock=time.monotonic, sleep=time.sleep, wall_ns=None):

@@ -1,0 +1,310 @@
+import os
+import random
+import subprocess
+
+import pytest
+
+from fake_cluster import NS, FakeClock, FakeLogCluster, LogPod
+
+from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils.ratio_source import (
+    measure_ratio,
+    probe_script,
+)
+
+LINE = '{{"name":"backend","version":"{0}"}} '
+
+
+def params(**over):
+    base = dict(namespace="default", selector="app=frontend", container="frontend", source="logs",
+                expected={"1": 90, "2": 10}, pattern=r'"version"\s*:\s*"(?P<version>[^"]+)"',
+                tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=3000, timeout=600,
+                settle_seconds=10, max_error_rate=0.05, poll_interval=5, url="http://backend-svc/",
+                probe_requests=100, probe_request_timeout=5)
+    base.update(over)
+    return base
+
+
+def steady(period, chooser, start_t):
+    """Generator: every pod logs one line per ``period`` seconds from ``start_t`` on (controller time)."""
+    def generate(cluster, from_t, to_t):
+        for pod in cluster.pods.values():
+            if not pod.running:
+                continue
+            first = getattr(pod, "next_t", start_t)
+            t = max(first, start_t)
+            while t <= to_t:
+                pod.log(cluster.clock.node_ns(t), chooser(pod, t))
+                t += period
+            pod.next_t = t
+    return generate
+
+
+def history(pod, clock, text, seconds=30):
+    """Lines logged before the module starts; they must never count."""
+    for i in range(seconds):
+        pod.log(clock.node_ns(clock.t - seconds + i), text)
+
+
+def run(cluster, clock, p):
+    return measure_ratio(cluster, p, clock=clock.monotonic, sleep=clock.sleep,
+                         wall_ns=lambda: clock.node_ns())
+
+
+def test_two_pods_correct_split_passes_and_ignores_old_and_settling_lines():
+    clock = FakeClock()
+    pods = [LogPod("frontend-a"), LogPod("frontend-b")]
+    for pod in pods:
+        history(pod, clock, LINE.format("3"))  # an unknown version: counted, it would fail the stage
+    rnd = random.Random(1)
+    start = clock.t
+
+    def chooser(pod, t):
+        # the newest line at start is at start - 1 s, so the boundary is start + 9 s: wrong traffic while
+        # settling must not count
+        if t <= start + 8.97:
+            return LINE.format("3")
+        return LINE.format("2" if rnd.random() < 0.1 else "1")
+    cluster = FakeLogCluster(clock, pods, steady(0.05, chooser, start + 0.01))
+    result = run(cluster, clock, params())
+    assert result["decision"] == "pass", result["reason"]
+    assert result["method"] == "sprt"
+    assert result["pods"] == ["frontend-a", "frontend-b"]
+    assert set(result["counts"]) == {"1", "2"}
+    assert result["samples"] == result["counts"]["1"] + result["counts"]["2"] >= 100
+    assert result["reason"].startswith("sequential test accepted the split 90/10 within 0.05 after")
+    assert "from 2 pods" in result["reason"]
+    # the boundary is the newest line at start (node clock) plus the settle window
+    assert result["boundary"].endswith("Z")
+    # every pod was read at start (tail) and then repeatedly, never from the beginning of time
+    tails = [r for r in cluster.reads if r[3] == 1]
+    assert len(tails) == 2
+    assert all(r[1] is not None and r[1] <= 600 + 5 for r in cluster.reads if r[3] is None)
+
+
+def ground_truth(cluster, boundary_ns, until_ns):
+    counts = {}
+    for pod in cluster.pods.values():
+        for instance in pod.instances:
+            for ts, text in instance:
+                if boundary_ns < ts <= until_ns:
+                    counts[text] = counts.get(text, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("cri", [False, True])
+def test_every_line_counted_once_with_restart_and_new_pod(cri):
+    clock = FakeClock()
+    a, b = LogPod("frontend-a"), LogPod("frontend-b")
+    for pod in (a, b):
+        history(pod, clock, LINE.format("1"))
+    start = clock.t
+    events = {"restarted": False, "added": False}
+
+    def chooser(pod, t):
+        return LINE.format("1" if int(t * 10) % 2 else "2")
+
+    gen = steady(0.1, chooser, start + 0.01)
+
+    def generate(cluster, from_t, to_t):
+        # pod a restarts at +12.5 s (its last lines before the restart are only in the previous log);
+        # pod c appears at +15 s
+        if not events["restarted"] and to_t >= start + 12.5:
+            gen(cluster, from_t, start + 12.5)
+            a.restart()
+            events["restarted"] = True
+            from_t = start + 12.5
+        if not events["added"] and to_t >= start + 15:
+            c = LogPod("frontend-c")
+            c.next_t = start + 15
+            cluster.pods["frontend-c"] = c
+            events["added"] = True
+        gen(cluster, from_t, to_t)
+
+    cluster = FakeLogCluster(clock, [a, b], generate, cri=cri)
+    # polls at +0, +3, +6, ...: the restart at +12.5 falls between two polls
+    p = params(expected={"1": 50, "2": 50}, min_samples=100000, max_samples=100000, timeout=31, poll_interval=3,
+               settle_seconds=2)
+    result = run(cluster, clock, p)
+    assert result["method"] == "too-few-samples" and result["decision"] == "fail"
+    newest_at_start = clock.node_ns(start - 1)
+    truth = ground_truth(cluster, newest_at_start + 2 * NS, clock.node_ns())
+    assert result["counts"] == {"1": truth[LINE.format("1")], "2": truth[LINE.format("2")]}
+    assert result["pods"] == ["frontend-a", "frontend-b", "frontend-c"]
+    assert any(previous for _, _, previous, _ in cluster.reads)
+    assert result["reason"].startswith("collected {0} of at least 100000 samples in 31 s from 3 pods".format(
+        result["samples"]))
+
+
+def test_errors_and_blank_lines():
+    clock = FakeClock()
+    pod = LogPod("frontend-a")
+    start = clock.t
+    seq = {"i": 0}
+
+    def chooser(pod, t):
+        seq["i"] += 1
+        if seq["i"] % 3 == 0:
+            return " "                 # the tutorial's separator: skipped
+        if seq["i"] % 10 == 1:
+            return "<html>503</html>"  # an error line
+        return LINE.format("2")
+    cluster = FakeLogCluster(clock, [pod], steady(0.1, chooser, start + 0.01))
+    result = run(cluster, clock, params(expected={"1": 0, "2": 100}, settle_seconds=0, max_error_rate=0.5))
+    assert result["decision"] == "pass" and result["method"] == "exact-zero"
+    assert result["errors"] > 0 and result["error_examples"][0] == "<html>503</html>"
+    assert 0 < result["error_rate"] < 0.5
+    strict = FakeLogCluster(FakeClock(), [LogPod("frontend-a")], None)
+    strict.clock = clock2 = FakeClock()
+    seq["i"] = 0
+    strict.generator = steady(0.1, chooser, clock2.t + 0.01)
+    result = run(strict, clock2, params(expected={"1": 0, "2": 100}, settle_seconds=0, max_error_rate=0.05))
+    assert result["decision"] == "fail" and result["method"] == "error-rate"
+
+
+def test_zero_weight_version_seen_after_settle_fails():
+    clock = FakeClock()
+    start = clock.t
+
+    def chooser(pod, t):
+        return LINE.format("1" if abs(t - (start + 20)) < 0.05 else "2")
+    cluster = FakeLogCluster(clock, [LogPod("frontend-a")], steady(0.1, chooser, start + 0.01))
+    result = run(cluster, clock, params(expected={"1": 0, "2": 100}, min_samples=1000, max_samples=1000))
+    assert result["decision"] == "fail" and result["method"] == "exact-zero"
+    assert result["counts"]["1"] == 1
+    assert result["reason"].startswith("version 1 has weight 0 but got 1 of")
+
+
+def test_no_logs_at_start_uses_first_line_as_anchor():
+    clock = FakeClock()
+    start = clock.t
+
+    def chooser(pod, t):
+        return LINE.format("3" if t < start + 8 + 5 else "2")  # pod starts logging at +8 s
+    cluster = FakeLogCluster(clock, [LogPod("frontend-a")], steady(0.1, chooser, start + 8))
+    result = run(cluster, clock, params(expected={"1": 0, "2": 100}, settle_seconds=5))
+    assert result["decision"] == "pass", result["reason"]
+
+
+def test_selector_without_pods_and_unknown_container():
+    clock = FakeClock()
+    with pytest.raises(CanaryError) as err:
+        run(FakeLogCluster(clock, []), clock, params())
+    assert "selector 'app=frontend' matches no pods in namespace default" in str(err.value)
+    assert err.value.fields["decision"] == "fail" and err.value.fields["samples"] == 0
+    with pytest.raises(CanaryError) as err:
+        run(FakeLogCluster(clock, [LogPod("frontend-a")]), clock, params(container="web"))
+    assert "container 'web' is not in the pods matching 'app=frontend' in namespace default; their containers " \
+           "are: frontend, nginx-mesh-sidecar" in str(err.value)
+
+
+@pytest.mark.parametrize("over, fragment", [
+    (dict(pattern=r'"version":"(\d+)"'), "has no named group 'version'"),
+    (dict(expected={"1": 0, "2": 0}), "all zero"),
+    (dict(expected={"1": -1, "2": 10}), "must be >= 0"),
+    (dict(timeout=0), "timeout must be a whole number >= 1"),
+    (dict(poll_interval=0), "poll_interval must be"),
+    (dict(selector=""), "selector must be a label selector"),
+    (dict(source="probe", url="backend-svc"), "url must be an http:// or https:// URL"),
+    (dict(source="probe", probe_requests=0), "probe_requests must be a whole number 1-100000"),
+])
+def test_bad_input_before_any_call(over, fragment):
+    clock = FakeClock()
+    cluster = FakeLogCluster(clock, [LogPod("frontend-a")])
+    with pytest.raises(CanaryError) as err:
+        run(cluster, clock, params(**over))
+    assert fragment in str(err.value)
+    assert cluster.reads == [] and cluster.execs == []
+
+
+# ---- probe ------------------------------------------------------------------------
+
+def test_probe_script_quotes_and_loops():
+    script = probe_script("http://backend-svc/a'b", 7, 3)
+    assert "while [ \"$i\" -lt 7 ]" in script
+    assert "curl -s --max-time 3 'http://backend-svc/a'\"'\"'b'" in script
+    assert "exit 127" in script
+
+
+FAKE_CURL = """#!/bin/sh
+# stand-in for curl: no network; answers by a counter file, fails every third call
+n=$(cat "$COUNTER" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "$COUNTER"
+case "$*" in *"--max-time 3 http://backend-svc/a'b"*) ;; *) echo "unexpected args: $*"; exit 2;; esac
+if [ $((n % 3)) -eq 0 ]; then exit 7; fi
+printf '{"name":"backend",\n"version":"%s"}' $((n % 2 + 1))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/bin/sh"), reason="needs a POSIX shell")
+def test_probe_script_runs_in_a_real_shell(tmp_path):
+    curl = tmp_path / "curl"
+    curl.write_text(FAKE_CURL)
+    curl.chmod(0o755)
+    env = dict(os.environ, PATH="{0}:/usr/bin:/bin".format(tmp_path), COUNTER=str(tmp_path / "n"))
+    out = subprocess.run(["/bin/sh", "-c", probe_script("http://backend-svc/a'b", 6, 3)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, check=True)
+    lines = out.stdout.decode().splitlines()
+    assert lines == ['{"name":"backend","version":"2"}', '{"name":"backend","version":"1"}', "curl exit 7",
+                     '{"name":"backend","version":"1"}', '{"name":"backend","version":"2"}', "curl exit 7"]
+
+
+def test_probe_script_without_curl_exits_127(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))
+    out = subprocess.run(["/bin/sh", "-c", probe_script("http://x/", 2, 1)], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=30)
+    assert out.returncode == 127 and b"curl not found" in out.stderr
+
+
+def test_probe_round_robin_passes():
+    clock = FakeClock()
+    rnd = random.Random(3)
+
+    def handler(cluster, name, container, script, timeout):
+        clock.t += 2
+        lines = [LINE.format("2" if rnd.random() < 0.2 else "1").strip() for _ in range(100)]
+        return "\n".join(lines) + "\n", "", 0
+    cluster = FakeLogCluster(clock, [LogPod("frontend-b"), LogPod("frontend-a")])
+    cluster.exec_handler = handler
+    result = run(cluster, clock, params(source="probe", expected={"1": 80, "2": 20}, settle_seconds=3))
+    assert result["decision"] == "pass", result["reason"]
+    assert clock.sleeps[0] == 3  # settle first
+    names = [e[0] for e in cluster.execs]
+    assert names[:2] == ["frontend-a", "frontend-b"] and len(names) >= 5
+    assert result["pods"] == ["frontend-a", "frontend-b"]
+    assert all(e[1] == "frontend" and "curl -s" in e[2] for e in cluster.execs)
+
+
+def test_probe_exit_code_is_checked():
+    clock = FakeClock()
+    cluster = FakeLogCluster(clock, [LogPod("frontend-a")])
+    cluster.exec_handler = lambda *a: ("", "curl not found in the container\n", 127)
+    with pytest.raises(CanaryError) as err:
+        run(cluster, clock, params(source="probe"))
+    assert str(err.value) == ("the probe in pod frontend-a (container frontend) exited with code 127: "
+                              "curl not found in the container")
+    assert err.value.fields["method"] == "error"
+
+
+def test_probe_cut_by_timeout_keeps_partial_output():
+    clock = FakeClock()
+    cluster = FakeLogCluster(clock, [LogPod("frontend-a")])
+
+    def handler(cluster, name, container, script, timeout):
+        clock.t += timeout
+        return "\n".join([LINE.format("2")] * 40), "", None
+    cluster.exec_handler = handler
+    result = run(cluster, clock, params(source="probe", expected={"1": 0, "2": 100}, timeout=60))
+    assert result["samples"] == 40
+    assert result["decision"] == "fail" and result["method"] == "too-few-samples"
+    assert result["reason"] == "collected 40 of at least 100 samples in 60 s from 1 pod"
+
+
+def test_probe_waits_for_a_running_pod():
+    clock = FakeClock()
+    pod = LogPod("frontend-a")
+    pod.running = False
+    cluster = FakeLogCluster(clock, [pod])
+    cluster.exec_handler = lambda *a: pytest.fail("exec into a pod that is not running")
+    result = run(cluster, clock, params(source="probe", timeout=30))
+    assert result["method"] == "too-few-samples" and result["samples"] == 0
+    assert cluster.execs == []

@@ -1,0 +1,294 @@
+import math
+import random
+
+import pytest
+
+from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils.verdict import (
+    Sprt,
+    Verdict,
+    expected_shares,
+    fixed_sample_size,
+    wilson,
+    zero_check_samples,
+    _fixed_ok,
+)
+
+WHERE = "in 60 s from 1 pod"
+
+
+@pytest.mark.parametrize("k, n, conf, low, high", [
+    (10, 100, 0.95, 0.0552, 0.1744),   # textbook Wilson interval
+    (0, 100, 0.95, 0.0, 0.0370),
+    (100, 100, 0.95, 0.9630, 1.0),
+    (50, 100, 0.99, 0.3753, 0.6247),   # z = 2.5758: centre 0.5, half-width 0.1247
+])
+def test_wilson_known_values(k, n, conf, low, high):
+    got = wilson(k, n, conf)
+    assert got[0] == pytest.approx(low, abs=1e-4)
+    assert got[1] == pytest.approx(high, abs=1e-4)
+
+
+def test_wilson_without_data():
+    assert wilson(0, 0, 0.99) == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("tol, beta, n", [(0.05, 0.01, 90), (0.1, 0.05, 29), (0.05, 0.05, 59)])
+def test_zero_check_samples(tol, beta, n):
+    assert zero_check_samples(tol, beta) == n
+    # the definition: (1 - tol)^n <= beta, and n - 1 would not do
+    assert (1 - tol) ** n <= beta < (1 - tol) ** (n - 1)
+
+
+def test_sprt_bounds_and_lock():
+    sprt = Sprt(0.1, 0.15, 0.005, 0.01)
+    assert sprt.upper == pytest.approx(math.log(200))
+    assert sprt.lower == pytest.approx(math.log(0.01))
+    state = None
+    while state is None:
+        state = sprt.update(True)
+    assert state == "reject"
+    n = sprt.n
+    assert sprt.update(False) == "reject" and sprt.n == n  # locked
+
+
+@pytest.mark.parametrize("expected, tested", [
+    ({"1": 90, "2": 10}, ["2"]),
+    ({"1": 20, "2": 80}, ["1"]),
+    ({"1": 50, "2": 50}, ["1"]),
+    ({"1": 70, "2": 20, "3": 10}, ["3", "2", "1"]),
+    ({"1": 0, "2": 100}, []),
+    ({"1": 70, "2": 30, "3": 0}, ["2"]),
+])
+def test_tested_versions(expected, tested):
+    assert Verdict(expected).tested == tested
+
+
+def test_side_outside_the_unit_interval_is_skipped():
+    verdict = Verdict({"1": 97, "2": 3}, tolerance=0.05)
+    assert [(s.p0, s.p1) for s in verdict.sides["2"]] == [(0.03, pytest.approx(0.08))]
+
+
+@pytest.mark.parametrize("expected, fragment", [
+    ({}, "expected must be a dict"),
+    ([90, 10], "expected must be a dict"),
+    ({"1": 0, "2": 0}, "all zero"),
+    ({"1": -10, "2": 110}, "expected['1'] must be >= 0"),
+    ({"1": True, "2": 10}, "must be a number"),
+    ({"1": "ninety"}, "must be a number"),
+    ({"1": float("nan")}, "finite"),
+])
+def test_expected_rejects(expected, fragment):
+    with pytest.raises(CanaryError) as err:
+        expected_shares(expected)
+    assert fragment in str(err.value)
+
+
+def test_expected_accepts_numeric_strings_and_int_keys():
+    weights, shares = expected_shares({1: "90", 2: 10})
+    assert weights == {"1": 90.0, "2": 10}
+    assert shares == {"1": 0.9, "2": 0.1}
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(tolerance=0), "tolerance must be in (0.0, 0.5]"),
+    (dict(tolerance=0.6), "tolerance must be in"),
+    (dict(alpha=0), "alpha must be in"),
+    (dict(beta=0.5), "beta must be in"),
+    (dict(min_samples=0), "min_samples must be a whole number >= 1"),
+    (dict(min_samples=100, max_samples=50), "max_samples must be a whole number >= min_samples (100)"),
+    (dict(max_error_rate=1.5), "max_error_rate must be in"),
+])
+def test_parameters_rejected(kwargs, fragment):
+    with pytest.raises(CanaryError) as err:
+        Verdict({"1": 90, "2": 10}, **kwargs)
+    assert fragment in str(err.value)
+
+
+def test_exact_zero_passes_after_enough_samples():
+    verdict = Verdict({"1": 0, "2": 100})
+    assert verdict.needed == 100  # max(min_samples 100, n0 90)
+    for _ in range(99):
+        assert verdict.add("2") is None
+    assert verdict.add("2") == ("pass", "exact-zero")
+    decision, method, reason = verdict.finish(WHERE)
+    assert (decision, method) == ("pass", "exact-zero")
+    assert reason == "all 100 samples went to the versions with weight (v2) in 60 s from 1 pod"
+
+
+def test_exact_zero_one_sample_fails():
+    verdict = Verdict({"1": 0, "2": 100})
+    for _ in range(500):
+        verdict.add("2")
+    verdict = Verdict({"1": 0, "2": 100})
+    verdict.add("2")
+    assert verdict.add("1") == ("fail", "exact-zero")
+    decision, method, reason = verdict.finish(WHERE)
+    assert decision == "fail" and method == "exact-zero"
+    assert reason.startswith("version 1 has weight 0 but got 1 of 2 samples after the settle window")
+
+
+def test_unknown_version_fails():
+    verdict = Verdict({"1": 90, "2": 10})
+    assert verdict.add("3") == ("fail", "exact-zero")
+    assert "version 3 is not in expected" in verdict.finish(WHERE)[2]
+
+
+def test_no_traffic_to_canary_is_rejected_early():
+    verdict = Verdict({"1": 90, "2": 10})
+    decision = None
+    while decision is None:
+        decision = verdict.add("1")
+    assert decision == ("fail", "sprt")
+    # log(200) / log(0.95 / 0.9) = 98.0 -> rejected at the 98th sample of v1 only
+    assert verdict.n == 98
+    reason = verdict.finish(WHERE)[2]
+    assert reason.startswith("sequential test rejected the split 90/10: share of v2 is below the expected 0.100 by "
+                             "0.05 or more (v1 1.000, v2 0.000) after 98 samples")
+
+
+def test_correct_deterministic_stream_passes():
+    verdict = Verdict({"1": 90, "2": 10})
+    i = 0
+    while verdict.decision() is None:
+        verdict.add("2" if i % 10 == 0 else "1")
+        i += 1
+    decision, method, reason = verdict.finish(WHERE)
+    assert (decision, method) == ("pass", "sprt")
+    assert reason.startswith("sequential test accepted the split 90/10 within 0.05 after")
+    assert verdict.n >= 100
+
+
+def test_too_few_samples_message():
+    verdict = Verdict({"1": 90, "2": 10})
+    for i in range(12):
+        verdict.add("1" if i % 6 else "2")
+    decision, method, reason = verdict.finish(WHERE, "the timeout")
+    assert (decision, method) == ("fail", "too-few-samples")
+    assert reason == "collected 12 of at least 100 samples in 60 s from 1 pod"
+
+
+def test_truncation_decides_by_wilson_and_says_so():
+    verdict = Verdict({"1": 50, "2": 50}, min_samples=50, max_samples=200)
+    for i in range(200):
+        verdict.add("1" if i % 2 else "2")
+    assert verdict.decision() is None and verdict.full()
+    decision, method, reason = verdict.finish(WHERE, "max_samples 200")
+    assert (decision, method) == ("pass", "wilson")
+    assert "undecided at max_samples 200 after 200 samples" in reason and "99% Wilson interval" in reason
+    assert "the beta guarantee does not hold" in reason
+
+    # v1 share 0.8 against p0 0.5; with tolerance 0.45 the upper SPRT (H1 0.95) is still open after 60 samples
+    skewed = Verdict({"1": 50, "2": 50}, min_samples=50, max_samples=60, tolerance=0.45)
+    for i in range(60):
+        skewed.add("1" if i % 5 else "2")
+    assert skewed.decision() is None
+    decision, method, reason = skewed.finish(WHERE, "max_samples 60")
+    assert (decision, method) == ("fail", "wilson")
+    assert "v1 expected 0.500 outside" in reason
+
+
+def test_error_rate_fails_a_passing_stage():
+    verdict = Verdict({"1": 0, "2": 100}, max_error_rate=0.05)
+    for _ in range(100):
+        verdict.add("2")
+    verdict.errors = 10  # 10 / 110 = 0.091
+    decision, method, reason = verdict.finish(WHERE)
+    assert (decision, method) == ("fail", "error-rate")
+    assert reason.startswith("error rate 0.091 (10 error lines, 100 samples) exceeds max_error_rate 0.05")
+
+
+def test_errors_are_mentioned_on_pass():
+    verdict = Verdict({"1": 0, "2": 100})
+    verdict.add_error(2)
+    for _ in range(100):
+        verdict.add("2")
+    decision, _, reason = verdict.finish(WHERE)
+    assert decision == "pass" and reason.endswith("; 2 error lines (rate 0.020)")
+
+
+def test_summary_fields():
+    verdict = Verdict({"1": 90, "2": 10})
+    for i in range(50):
+        verdict.add("2" if i % 10 == 0 else "1")
+    summary = verdict.summary()
+    assert summary["counts"] == {"1": 45, "2": 5}
+    assert summary["shares"] == {"1": 0.9, "2": 0.1}
+    assert summary["samples"] == 50
+    assert summary["expected_shares"] == {"1": 0.9, "2": 0.1}
+    low, high = summary["intervals"]["2"]
+    assert low < 0.1 < high
+    # Bonferroni over the 2 reported versions: 99.5 % intervals, wider than 99 %
+    assert high - low > wilson(5, 50, 0.99)[1] - wilson(5, 50, 0.99)[0]
+
+
+def test_fixed_sample_size_is_the_smallest_that_works():
+    n = fixed_sample_size(0.1, 0.05, 0.01, 0.01)
+    assert _fixed_ok(n, 0.1, 0.05, 0.01, 0.01)
+    assert not _fixed_ok(n - 1, 0.1, 0.05, 0.01, 0.01)
+    # normal approximation for the harder side (0.1 -> 0.15): ((2.576*0.3 + 2.326*0.357) / 0.05)^2 ~ 1028
+    assert 950 <= n <= 1150
+
+
+# ---- calibration ---------------------------------------------------------------------
+
+def run_stage(rnd, expected, p_canary, **kwargs):
+    verdict = Verdict(expected, **kwargs)
+    while verdict.decision() is None and not verdict.full():
+        verdict.add("2" if rnd.random() < p_canary else "1")
+    decision, method, _ = verdict.finish("in simulation", "max_samples")
+    return decision, verdict.n, method
+
+
+def test_calibration_error_rates_and_average_samples():
+    """Seeded simulation of the decision rule at 90/10 with the module defaults.
+
+    2,000 correctly routed stages and 2,000 stages whose canary share is off by exactly the tolerance (1,000 at
+    0.15 and 1,000 at 0.05). Slack: three binomial standard errors of the nominal rate over 2,000 stages.
+    """
+    rnd = random.Random(20261127)
+    expected = {"1": 90, "2": 10}
+    kw = dict(tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=3000)
+    stages = 2000
+    correct = [run_stage(rnd, expected, 0.10, **kw) for _ in range(stages)]
+    off = [run_stage(rnd, expected, 0.15, **kw) for _ in range(stages // 2)]
+    off += [run_stage(rnd, expected, 0.05, **kw) for _ in range(stages // 2)]
+
+    false_fail = sum(d == "fail" for d, _, _ in correct) / stages
+    miss = sum(d == "pass" for d, _, _ in off) / stages
+    asn_correct = sum(n for _, n, _ in correct) / stages
+    asn_off = sum(n for _, n, _ in off) / stages
+    fixed = fixed_sample_size(0.1, 0.05, 0.01, 0.01)
+    slack = 3 * math.sqrt(0.01 * 0.99 / stages)
+    print("\ncalibration 90/10, tolerance 0.05, alpha 0.01, beta 0.01, {0} + {0} stages:".format(stages))
+    print("  false-failure rate {0:.4f} (alpha 0.01), miss rate {1:.4f} (beta 0.01), slack {2:.4f}".format(
+        false_fail, miss, slack))
+    print("  average samples: correct {0:.0f}, off by tolerance {1:.0f}; fixed-size test {2}".format(
+        asn_correct, asn_off, fixed))
+    print("  truncated (wilson): {0}".format(sum(m == "wilson" for _, _, m in correct + off)))
+    assert false_fail <= 0.01 + slack
+    assert miss <= 0.01 + slack
+    # the point of a sequential test: clearly fewer samples than the fixed-size test on average
+    assert asn_correct < 0.7 * fixed and asn_off < 0.7 * fixed
+    # and never fewer than min_samples for a pass
+    assert min(n for d, n, _ in correct if d == "pass") >= 100
+
+
+def test_calibration_three_versions_bonferroni():
+    """Smaller seeded check of the family-wise rate with three tested versions (70/20/10)."""
+    rnd = random.Random(7)
+    expected = {"1": 70, "2": 20, "3": 10}
+    stages = 600
+    fails = 0
+    total = 0
+    for _ in range(stages):
+        verdict = Verdict(expected, tolerance=0.1, alpha=0.05, beta=0.05, min_samples=50, max_samples=3000)
+        while verdict.decision() is None and not verdict.full():
+            x = rnd.random()
+            verdict.add("1" if x < 0.7 else ("2" if x < 0.9 else "3"))
+        fails += verdict.finish("in simulation")[0] == "fail"
+        total += verdict.n
+    rate = fails / stages
+    print("\nthree versions 70/20/10, tolerance 0.1, alpha 0.05: false-failure rate {0:.4f}, average samples "
+          "{1:.0f}".format(rate, total / stages))
+    assert rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / stages)
