@@ -1,0 +1,212 @@
+"""meshsim against the real local control plane (tests/cluster/localcluster), end to end.
+
+Run inside the cluster's network namespace with KUBECONFIG set, e.g.
+    tests/cluster/localcluster run -- tests/dataplane/run-cluster-tests
+Deploys the tutorial's objects with the kubernetes client, starts meshsim,
+and reads the frontend's real output back through ``kubectl logs --timestamps``
+and ``kubectl exec`` (served by kwok from meshsim's files and processes).
+"""
+
+import datetime
+import math
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from meshsim_lib import faults, tutorial
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+MESHSIM = os.path.join(REPO, "tests", "dataplane", "meshsim")
+CRDS = os.path.join(REPO, "tests", "fixtures", "crds")
+VERSION = re.compile(r'"version":"(?P<version>\d+)"')
+SLEEP_SCALE = "0.1"  # the frontend's `sleep 10` / `sleep 1` become 1 s / 0.1 s
+SETTLE = 2.0         # seconds after a split change before lines count (router polls every 0.5 s)
+
+
+def _kubectl(*args, timeout=60, check=True):
+    return subprocess.run(["kubectl"] + list(args), capture_output=True, text=True, timeout=timeout, check=check)
+
+
+def _within(count, n, p, sigmas=4.0):
+    return abs(count - n * p) <= sigmas * math.sqrt(n * p * (1 - p))
+
+
+class Lab:
+    def __init__(self, namespace, state_dir):
+        self.ns = namespace
+        self.state_dir = state_dir
+        self.api = config.new_client_from_config(config_file=os.environ["KUBECONFIG"])
+        self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+        self.custom = client.CustomObjectsApi(self.api)
+
+    def deploy(self):
+        self.core.create_namespace({"metadata": {"name": self.ns}})
+        deadline = time.monotonic() + 60
+        while True:  # the default ServiceAccount may lag a new namespace
+            try:
+                self.core.read_namespaced_service_account("default", self.ns)
+                break
+            except ApiException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        for version in ("1", "2"):
+            self.core.create_namespaced_config_map(self.ns, tutorial.configmap(version))
+        for svc in tutorial.services():
+            self.core.create_namespaced_service(self.ns, svc)
+        for version in ("1", "2"):
+            self.apps.create_namespaced_deployment(self.ns, tutorial.backend_deployment(version))
+        self.apps.create_namespaced_deployment(self.ns, tutorial.frontend_deployment())
+
+    def running_pods(self, selector):
+        pods = self.core.list_namespaced_pod(self.ns, label_selector=selector).items
+        return [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
+
+    def wait_pods(self, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            selectors = ("app=frontend", "app=backend,version=1", "app=backend,version=2")
+            if all(len(self.running_pods(s)) == 1 for s in selectors):
+                return
+            time.sleep(1)
+        raise AssertionError("tutorial pods not Running within %ss" % timeout)
+
+    def frontend(self):
+        pods = self.running_pods("app=frontend")
+        assert len(pods) == 1, [p.metadata.name for p in pods]
+        return pods[0].metadata.name
+
+    def set_split(self, v1, v2):
+        body = tutorial.traffic_split(v1, v2)
+        group, version, plural = "split.smi-spec.io", "v1alpha3", "trafficsplits"
+        try:
+            current = self.custom.get_namespaced_custom_object(group, version, self.ns, plural, "backend-ts")
+            body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            self.custom.replace_namespaced_custom_object(group, version, self.ns, plural, "backend-ts", body)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            self.custom.create_namespaced_custom_object(group, version, self.ns, plural, body)
+        return datetime.datetime.now(datetime.timezone.utc)
+
+    def annotate(self, kind, name, key, value):
+        patch = {"metadata": {"annotations": {key: value}}}
+        if kind == "service":
+            self.core.patch_namespaced_service(name, self.ns, patch)
+        else:
+            self.core.patch_namespaced_pod(name, self.ns, patch)
+
+    def logs(self, since=None, previous=False):
+        """``[(timestamp, text)]`` from ``kubectl logs --timestamps`` of the frontend container."""
+        args = ["logs", "-n", self.ns, self.frontend(), "-c", "frontend", "--timestamps"]
+        if since is not None:
+            args.append("--since-time=%s" % since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        if previous:
+            args.append("--previous")
+        out = _kubectl(*args).stdout
+        lines = []
+        for line in out.splitlines():
+            stamp, text = line.split(" ", 1) if " " in line else (line, "")
+            lines.append((datetime.datetime.fromisoformat(stamp), text))  # Python 3.11 reads RFC 3339 nano
+        return lines
+
+    def versions_after(self, start, want, timeout=120):
+        """Versions of the frontend's responses logged after ``start``, once at least ``want`` exist."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [(t, x) for t, x in self.logs(since=start) if t >= start]
+            versions = [m.group("version") for m in (VERSION.search(x) for _t, x in lines) if m]
+            if len(versions) >= want or time.monotonic() > deadline:
+                return versions, lines
+            time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not os.environ.get("KUBECONFIG"):
+        pytest.fail("KUBECONFIG is not set: run inside `tests/cluster/localcluster run -- ...`")
+    _kubectl("apply", "-f", CRDS)
+    _kubectl("wait", "--for=condition=Established", "crd/trafficsplits.split.smi-spec.io", "--timeout=60s")
+    lab_ = Lab("meshsim-e2e-" + uuid.uuid4().hex[:6], str(tmp_path_factory.mktemp("meshsim")))
+    lab_.deploy()
+    lab_.wait_pods()
+    started = subprocess.run([MESHSIM, "start", "--kubeconfig", os.environ["KUBECONFIG"], "--namespace", lab_.ns,
+                              "--state-dir", lab_.state_dir, "--frontend-sleep-scale", SLEEP_SCALE,
+                              "--max-runtime", "900"], capture_output=True, text=True, timeout=60, check=False)
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        yield lab_
+    finally:
+        subprocess.run([MESHSIM, "stop", "--state-dir", lab_.state_dir], timeout=60, check=False)
+        with open(os.path.join(lab_.state_dir, "meshsim.log"), encoding="utf-8") as fh:
+            print("---- meshsim.log (tail) ----\n" + "".join(fh.readlines()[-40:]))
+        lab_.core.delete_namespace(lab_.ns)
+
+
+def test_no_split_spreads_evenly_across_both_versions(lab):
+    start = datetime.datetime.now(datetime.timezone.utc)
+    versions, lines = lab.versions_after(start, 60)
+    assert len(versions) >= 60, lines[-5:]
+    assert len(versions) == len(lines), [x for _t, x in lines if not VERSION.search(x)][:5]
+    assert _within(versions.count("2"), len(versions), 0.5), versions
+
+
+def test_split_90_10_shows_in_kubectl_logs(lab):
+    applied = lab.set_split(90, 10)
+    start = applied + datetime.timedelta(seconds=SETTLE)
+    versions, lines = lab.versions_after(start, 200)
+    share = versions.count("2") / len(versions)
+    print("90/10: %d responses, v2 share %.3f, first %s last %s" % (len(versions), share, lines[0][0], lines[-1][0]))
+    assert len(versions) >= 200
+    assert _within(versions.count("2"), len(versions), 0.1), share
+    assert not _within(versions.count("2"), len(versions), 0.5)
+
+
+def test_kubectl_exec_probe_goes_through_the_router(lab):
+    script = "for i in $(seq 60); do curl -s http://backend-svc/; echo; done"
+    out = _kubectl("exec", "-n", lab.ns, lab.frontend(), "-c", "frontend", "--", "sh", "-c", script).stdout
+    versions = VERSION.findall(out)
+    assert len(versions) == 60, out[-300:]
+    assert versions.count("1") > versions.count("2")  # 90/10 split in force
+
+
+def test_misroute_switch_shows_as_wrong_ratio(lab):
+    lab.annotate("service", "backend-svc", faults.MISROUTE, "uniform")
+    start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=SETTLE)
+    versions = lab.versions_after(start, 100)[0]
+    lab.annotate("service", "backend-svc", faults.MISROUTE, "none")
+    assert _within(versions.count("2"), len(versions), 0.5) and not _within(versions.count("2"), len(versions), 0.1)
+
+
+def test_v2_http500_fault_shows_as_errors(lab):
+    lab.annotate("service", "backend-v2", faults.FAULT, "http500")
+    start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=SETTLE)
+    lines = lab.versions_after(start, 150)[1]
+    lab.annotate("service", "backend-v2", faults.FAULT, "none")
+    errors = sum("500 Internal Server Error" in x for _t, x in lines)
+    v2 = sum('"version":"2"' in x for _t, x in lines)
+    assert v2 == 0 and _within(errors, len(lines), 0.1), (errors, len(lines))
+
+
+def test_frontend_restart_rotates_logs_like_the_kubelet(lab):
+    before = lab.logs()
+    lab.annotate("pod", lab.frontend(), faults.RESTART, "1")
+    time.sleep(5)
+    previous = lab.logs(previous=True)
+    current = lab.logs()
+    assert len(previous) >= len(before) > 0
+    assert current and current[0][0] > previous[-1][0]
+
+
+def test_0_100_no_v1_after_settle(lab):
+    applied = lab.set_split(0, 100)
+    versions = lab.versions_after(applied + datetime.timedelta(seconds=SETTLE), 100)[0]
+    assert len(versions) >= 100 and versions.count("1") == 0, versions.count("1")
