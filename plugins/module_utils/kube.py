@@ -66,11 +66,17 @@ AUTH_KEYS = (
 
 def _where(params):
     parts = []
-    for key in ("kubeconfig", "context", "host"):
-        value = params.get(key)
-        if value and not isinstance(value, dict):
-            parts.append("{0}={1}".format(key, value))
+    if params.get("kubeconfig"):
+        parts.append("the kubeconfig option")  # no_log: may hold credentials, never echoed
+    for key in ("context", "host"):
+        if params.get(key):
+            parts.append("{0}={1}".format(key, params.get(key)))
     return ", ".join(parts) or "default kubeconfig or in-cluster config"
+
+
+def _transport_reason(exc):
+    reason = getattr(exc, "reason", None)  # urllib3 MaxRetryError wraps the real cause
+    return str(reason if reason is not None else exc)
 
 
 def api_error_message(exc, what):
@@ -100,6 +106,13 @@ def api_error_message(exc, what):
     return msg
 
 
+def _describe(what, args):
+    try:
+        return what.format(*args)
+    except (IndexError, KeyError):
+        return what.split(" {")[0]
+
+
 def _translating(what):
     """Decorator: turn client errors of a Cluster method into CanaryError."""
 
@@ -111,11 +124,11 @@ def _translating(what):
             except CanaryError:
                 raise
             except ApiException as exc:
-                raise CanaryError(api_error_message(exc, what.format(*args)), status=getattr(exc, "status", None))
+                raise CanaryError(api_error_message(exc, _describe(what, args)), status=getattr(exc, "status", None))
             except TRANSPORT_ERRORS as exc:
                 raise CanaryError(
                     "cannot reach the Kubernetes API at {0} while {1}: {2}. Check kubeconfig, context and host, "
-                    "and that the cluster is running.".format(self.host, what.format(*args), exc)
+                    "and that the cluster is running.".format(self.host, _describe(what, args), _transport_reason(exc))
                 )
 
         return wrapper
@@ -132,10 +145,15 @@ def connect(params):
     auth = dict((key, params.get(key)) for key in AUTH_KEYS if params.get(key) is not None)
     try:
         k8s = get_api_client(**auth)
+    except TRANSPORT_ERRORS as exc:  # the client asks the server for its version while it is built
+        raise CanaryError(
+            "cannot reach the Kubernetes API ({0}): {1}. Check kubeconfig, context and host, and that the cluster "
+            "is running.".format(_where(params), _transport_reason(exc))
+        )
     except Exception as exc:  # kubeconfig missing/invalid, unknown context, bad certificate path ...
         raise CanaryError(
             "cannot configure the Kubernetes client ({0}): {1}. Check kubeconfig, context and host.".format(
-                _where(params), exc
+                _where(params), str(exc).rstrip(". ")
             )
         )
     return Cluster(k8s.configuration, k8s.client.client)

@@ -227,16 +227,16 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
                 return cluster.read_log(pod_name, namespace, container, since_seconds=since, previous=previous)
 
             texts = list(pool.map(read, reads))
-            for stream, _, _ in reads:
+            for stream, _pod, _prev in reads:
                 last_read[stream] = now
-            parsed = [(stream, pod_name, parse_log(text)) for (stream, pod_name, _), text in zip(reads, texts)]
-            boundary.resolve([ts for _, _, lines in parsed for ts, _ in lines])
+            parsed = [(stream, pod_name, parse_log(text)) for (stream, pod_name, _prev), text in zip(reads, texts)]
+            boundary.resolve([line[0] for item in parsed for line in item[2]])
             fresh = []
             for stream, pod_name, lines in parsed:
                 for ts, text in tracker.new_lines(stream, lines, boundary.value):
                     fresh.append((ts, pod_name, text))
             fresh.sort(key=lambda item: item[0])
-            for _, pod_name, text in fresh:
+            for _ts, pod_name, text in fresh:
                 if collector.feed(text, pod_name):
                     break
             elapsed = clock() - start

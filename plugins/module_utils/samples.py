@@ -121,7 +121,7 @@ def newest_timestamp(texts):
     """The newest timestamp (ns) in any of the given log texts, or None."""
     newest = None
     for text in texts:
-        for ts, _ in parse_log(text):
+        for ts, _text in parse_log(text):
             if newest is None or ts > newest:
                 newest = ts
     return newest
@@ -155,7 +155,7 @@ class StreamTracker(object):
             fresh.append((ts, text))
         if fresh:
             top = fresh[-1][0]
-            count_top = sum(1 for ts, _ in lines if ts == top)
+            count_top = sum(1 for line in lines if line[0] == top)
             self.marks[stream] = (top, count_top)
         return fresh
 

@@ -193,7 +193,7 @@ def check_services(cluster, params, pairs, api):
     wanted = []
     if api == "smi" or not params.get("gateway"):
         wanted.append((params["service"], "root"))
-    wanted.extend((service, "backend") for service, _ in pairs)
+    wanted.extend((pair[0], "backend") for pair in pairs)
     missing, portless = [], []
     port = params.get("port") or 80
     for service, role in wanted:
@@ -227,7 +227,7 @@ def route_acceptance(obj, parents, namespace):
             observed = cond.get("observedGeneration")
             current = generation is None or (observed is not None and observed >= generation)
             found.append((cond.get("status"), current, cond.get("reason"), cond.get("message")))
-    if found and all(s == "True" and cur for s, cur, _, _ in found) and len(found) >= len(wanted):
+    if found and all(item[0] == "True" and item[1] for item in found) and len(found) >= len(wanted):
         return "accepted", "Accepted"
     for s, cur, reason, message in found:
         if s == "False" and cur:
@@ -235,7 +235,7 @@ def route_acceptance(obj, parents, namespace):
     if not found:
         return "pending", "no Accepted condition from the parent yet (is a controller handling this route?)"
     return "pending", "; ".join("Accepted={0} observedGeneration current={1} ({2})".format(s, cur, reason)
-                                for s, cur, reason, _ in found)
+                                for s, cur, reason, _msg in found)
 
 
 def wait_accepted(cluster, params, version, written, timeout, sleep=time.sleep, monotonic=time.monotonic,

@@ -102,7 +102,7 @@ def _number(value, where):
             raise CanaryError("{0} must be a number >= 0, got {1!r}".format(where, value))
     else:
         raise CanaryError("{0} must be a number >= 0, got {1!r}".format(where, value))
-    if number != number or number in (float("inf"), float("-inf")):
+    if math.isnan(number) or math.isinf(number):
         raise CanaryError("{0} must be a finite number, got {1!r}".format(where, value))
     if number < 0:
         raise CanaryError("{0} must be >= 0, got {1!r}".format(where, value))

@@ -75,7 +75,7 @@ def validate_backends(backends, api="smi"):
             raise CanaryError("{0}.weight {1} exceeds the Gateway API maximum of {2}: scale all weights down".format(
                 where, weight, GATEWAY_MAX_WEIGHT))
         result.append((service, weight))
-    if sum(weight for _, weight in result) == 0:
+    if sum(pair[1] for pair in result) == 0:
         raise CanaryError("all backend weights are zero: at least one backend must get traffic")
     return result
 
@@ -90,12 +90,12 @@ def normalise(weights):
 
 def milli_shares(pairs):
     """Shares in thousandths that add up to exactly 1000 (largest remainder method)."""
-    total = sum(weight for _, weight in pairs)
+    total = sum(pair[1] for pair in pairs)
     raw = [(service, weight * 1000 / total) for service, weight in pairs]
     floors = dict((service, int(value)) for service, value in raw)
     left = 1000 - sum(floors.values())
     order = sorted(raw, key=lambda item: (-(item[1] - int(item[1])), item[0]))
-    for service, _ in order[:left]:
+    for service, _share in order[:left]:
         floors[service] += 1
     return floors
 
@@ -108,7 +108,7 @@ def render_smi_backends(pairs, api_version):
     """
     if api_version == "v1alpha1":
         milli = milli_shares(pairs)
-        return [{"service": service, "weight": "{0}m".format(milli[service])} for service, _ in pairs]
+        return [{"service": service, "weight": "{0}m".format(milli[service])} for service, _weight in pairs]
     return [{"service": service, "weight": int(weight)} for service, weight in pairs]
 
 

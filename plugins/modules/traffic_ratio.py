@@ -14,7 +14,7 @@ module: traffic_ratio
 short_description: Measure the traffic split that real requests took, and decide whether it matches the weights
 version_added: 0.1.0
 author:
-  - meshlab.canary maintainers
+  - meshlab.canary maintainers (@meshlab)
 description:
   - Counts which backend version answered each request seen by the client pods, and decides with declared error
     rates whether the observed split matches the O(expected) weights. Read-only; never reports C(changed).

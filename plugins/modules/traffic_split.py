@@ -14,7 +14,7 @@ module: traffic_split
 short_description: Ensure a weighted traffic split (SMI TrafficSplit or Gateway API HTTPRoute)
 version_added: 0.1.0
 author:
-  - meshlab.canary maintainers
+  - meshlab.canary maintainers (@meshlab)
 description:
   - Ensures that traffic addressed to a root Service is split between backend Services with the given absolute weights.
   - With O(api=smi) (default) the module writes a C(split.smi-spec.io) C(TrafficSplit). It detects which version of the

@@ -108,7 +108,7 @@ def test_parameters_rejected(kwargs, fragment):
 def test_exact_zero_passes_after_enough_samples():
     verdict = Verdict({"1": 0, "2": 100})
     assert verdict.needed == 100  # max(min_samples 100, n0 90)
-    for _ in range(99):
+    for _i in range(99):
         assert verdict.add("2") is None
     assert verdict.add("2") == ("pass", "exact-zero")
     decision, method, reason = verdict.finish(WHERE)
@@ -118,7 +118,7 @@ def test_exact_zero_passes_after_enough_samples():
 
 def test_exact_zero_one_sample_fails():
     verdict = Verdict({"1": 0, "2": 100})
-    for _ in range(500):
+    for _i in range(500):
         verdict.add("2")
     verdict = Verdict({"1": 0, "2": 100})
     verdict.add("2")
@@ -190,7 +190,7 @@ def test_truncation_decides_by_wilson_and_says_so():
 
 def test_error_rate_fails_a_passing_stage():
     verdict = Verdict({"1": 0, "2": 100}, max_error_rate=0.05)
-    for _ in range(100):
+    for _i in range(100):
         verdict.add("2")
     verdict.errors = 10  # 10 / 110 = 0.091
     decision, method, reason = verdict.finish(WHERE)
@@ -201,9 +201,9 @@ def test_error_rate_fails_a_passing_stage():
 def test_errors_are_mentioned_on_pass():
     verdict = Verdict({"1": 0, "2": 100})
     verdict.add_error(2)
-    for _ in range(100):
+    for _i in range(100):
         verdict.add("2")
-    decision, _, reason = verdict.finish(WHERE)
+    decision, _method, reason = verdict.finish(WHERE)
     assert decision == "pass" and reason.endswith("; 2 error lines (rate 0.020)")
 
 
@@ -236,7 +236,7 @@ def run_stage(rnd, expected, p_canary, **kwargs):
     verdict = Verdict(expected, **kwargs)
     while verdict.decision() is None and not verdict.full():
         verdict.add("2" if rnd.random() < p_canary else "1")
-    decision, method, _ = verdict.finish("in simulation", "max_samples")
+    decision, method, _reason = verdict.finish("in simulation", "max_samples")
     return decision, verdict.n, method
 
 
@@ -250,14 +250,14 @@ def test_calibration_error_rates_and_average_samples():
     expected = {"1": 90, "2": 10}
     kw = dict(tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=3000)
     stages = 2000
-    correct = [run_stage(rnd, expected, 0.10, **kw) for _ in range(stages)]
-    off = [run_stage(rnd, expected, 0.15, **kw) for _ in range(stages // 2)]
-    off += [run_stage(rnd, expected, 0.05, **kw) for _ in range(stages // 2)]
+    correct = [run_stage(rnd, expected, 0.10, **kw) for _i in range(stages)]
+    off = [run_stage(rnd, expected, 0.15, **kw) for _i in range(stages // 2)]
+    off += [run_stage(rnd, expected, 0.05, **kw) for _i in range(stages // 2)]
 
-    false_fail = sum(d == "fail" for d, _, _ in correct) / stages
-    miss = sum(d == "pass" for d, _, _ in off) / stages
-    asn_correct = sum(n for _, n, _ in correct) / stages
-    asn_off = sum(n for _, n, _ in off) / stages
+    false_fail = sum(stage[0] == "fail" for stage in correct) / stages
+    miss = sum(stage[0] == "pass" for stage in off) / stages
+    asn_correct = sum(stage[1] for stage in correct) / stages
+    asn_off = sum(stage[1] for stage in off) / stages
     fixed = fixed_sample_size(0.1, 0.05, 0.01, 0.01)
     slack = 3 * math.sqrt(0.01 * 0.99 / stages)
     print("\ncalibration 90/10, tolerance 0.05, alpha 0.01, beta 0.01, {0} + {0} stages:".format(stages))
@@ -265,13 +265,13 @@ def test_calibration_error_rates_and_average_samples():
         false_fail, miss, slack))
     print("  average samples: correct {0:.0f}, off by tolerance {1:.0f}; fixed-size test {2}".format(
         asn_correct, asn_off, fixed))
-    print("  truncated (wilson): {0}".format(sum(m == "wilson" for _, _, m in correct + off)))
+    print("  truncated (wilson): {0}".format(sum(stage[2] == "wilson" for stage in correct + off)))
     assert false_fail <= 0.01 + slack
     assert miss <= 0.01 + slack
     # the point of a sequential test: clearly fewer samples than the fixed-size test on average
     assert asn_correct < 0.7 * fixed and asn_off < 0.7 * fixed
     # and never fewer than min_samples for a pass
-    assert min(n for d, n, _ in correct if d == "pass") >= 100
+    assert min(stage[1] for stage in correct if stage[0] == "pass") >= 100
 
 
 def test_calibration_three_versions_bonferroni():
@@ -281,7 +281,7 @@ def test_calibration_three_versions_bonferroni():
     stages = 600
     fails = 0
     total = 0
-    for _ in range(stages):
+    for _i in range(stages):
         verdict = Verdict(expected, tolerance=0.1, alpha=0.05, beta=0.05, min_samples=50, max_samples=3000)
         while verdict.decision() is None and not verdict.full():
             x = rnd.random()

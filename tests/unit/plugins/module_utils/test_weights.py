@@ -64,7 +64,7 @@ def test_render_smi_backends_per_version(version, expected):
     rendered = render_smi_backends([("backend-v1", 90), ("backend-v2", 10)], version)
     assert rendered == expected
     if version != "v1alpha1":
-        assert all(type(item["weight"]) is int for item in rendered)
+        assert all(isinstance(item["weight"], int) and not isinstance(item["weight"], bool) for item in rendered)
 
 
 @pytest.mark.parametrize("pairs, expected", [
@@ -85,7 +85,7 @@ def test_milli_shares_add_up_to_1000(pairs, expected):
 def test_parse_weight(value, expected):
     got = parse_weight(value)
     assert got == expected
-    assert type(got) is type(expected)
+    assert isinstance(got, type(expected))
 
 
 @pytest.mark.parametrize("value", ["ninety", [], {"a": 1}])

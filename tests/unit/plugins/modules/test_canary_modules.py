@@ -1,0 +1,153 @@
+"""The two modules as Ansible runs them: argument spec, check mode, diff, failure fields.
+
+The cluster is the in-memory fake of module_utils.kube.Cluster (no API server here); a real API server is
+exercised by the integration tests.
+"""
+
+import json
+from unittest import mock
+
+import pytest
+import yaml
+
+from ansible.module_utils.testing import patch_module_args
+
+from fake_cluster import FakeClock, FakeCluster, FakeLogCluster, LogPod, service
+
+from ansible_collections.meshlab.canary.plugins.modules import traffic_ratio, traffic_split
+
+SMI = ("split.smi-spec.io", "trafficsplits")
+
+
+def run_module(module, args, capsys, check=False, diff=False):
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def lab():
+    services = dict((("default", n), service(n)) for n in ("backend-svc", "backend-v1", "backend-v2"))
+    return FakeCluster(served={SMI: ["v1alpha3"]}, services=services)
+
+
+SPLIT = dict(name="backend-ts", service="backend-svc",
+             backends=[{"service": "backend-v1", "weight": 90}, {"service": "backend-v2", "weight": 10}])
+
+
+def test_split_check_mode_then_apply_then_idempotent(capsys):
+    cluster = lab()
+    with mock.patch.object(traffic_split, "connect", return_value=cluster):
+        checked = run_module(traffic_split, SPLIT, capsys, check=True, diff=True)
+        assert checked["changed"] is True and cluster.write_calls() == []
+        assert checked["diff"] == {"before": {"weights": {}},
+                                   "after": {"weights": {"backend-v1": 90, "backend-v2": 10}}}
+        applied = run_module(traffic_split, SPLIT, capsys)
+        assert applied["changed"] is True and applied["api_version"] == "split.smi-spec.io/v1alpha3"
+        assert applied["changed_at"].endswith("Z")
+        again = run_module(traffic_split, SPLIT, capsys)
+        assert again["changed"] is False and again["previous_weights"] == {"backend-v1": 90, "backend-v2": 10}
+    assert len(cluster.write_calls()) == 1
+
+
+def test_split_bool_weight_is_rejected_by_the_module(capsys):
+    cluster = lab()
+    args = dict(SPLIT, backends=[{"service": "backend-v1", "weight": True}, {"service": "backend-v2", "weight": 1}])
+    with mock.patch.object(traffic_split, "connect", return_value=cluster):
+        result = run_module(traffic_split, args, capsys)
+    assert result["failed"] is True
+    assert "backends[0].weight" in result["msg"]
+    assert cluster.calls == []
+
+
+def test_split_non_numeric_weight_is_rejected_by_the_argument_spec(capsys):
+    cluster = lab()
+    args = dict(SPLIT, backends=[{"service": "backend-v1", "weight": "ninety"}])
+    with mock.patch.object(traffic_split, "connect", return_value=cluster):
+        result = run_module(traffic_split, args, capsys)
+    assert result["failed"] is True and "weight" in result["msg"]
+    assert cluster.calls == []
+
+
+def test_split_requires_service_and_backends_when_present(capsys):
+    result = run_module(traffic_split, dict(name="x"), capsys)
+    assert result["failed"] is True and "service, backends" in result["msg"]
+
+
+def test_split_unreachable_cluster_message(capsys):
+    args = dict(SPLIT, kubeconfig="/nonexistent/kubeconfig")
+    result = run_module(traffic_split, args, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("cannot configure the Kubernetes client (the kubeconfig option): ")
+    assert "Invalid kube-config file" in result["msg"]
+
+
+def test_split_refused_connection_message(capsys):
+    # the real client against a closed loopback port: nothing listens on 127.0.0.1:9
+    args = dict(SPLIT, host="https://127.0.0.1:9", api_key="not-a-real-token", validate_certs=False)
+    result = run_module(traffic_split, args, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("cannot reach the Kubernetes API (host=https://127.0.0.1:9): ")
+    assert "Connection refused" in result["msg"]
+
+
+def test_ratio_failure_carries_the_result_fields(capsys):
+    clock = FakeClock()
+    pod = LogPod("frontend-a")
+    cluster = FakeLogCluster(clock, [pod])
+    args = dict(expected={"1": 90, "2": 10}, timeout=20, settle_seconds=0)
+    real = traffic_ratio.measure_ratio
+
+    def measure(cluster_, params):
+        return real(cluster_, params, clock=clock.monotonic, sleep=clock.sleep)
+    with mock.patch.object(traffic_ratio, "connect", return_value=cluster), \
+            mock.patch.object(traffic_ratio, "measure_ratio", side_effect=measure):
+        result = run_module(traffic_ratio, args, capsys, check=True)
+    assert result["failed"] is True and result["changed"] is False
+    assert result["msg"] == "collected 0 of at least 100 samples in 20 s from 0 pods"
+    for key in ("counts", "shares", "intervals", "errors", "error_rate", "samples", "duration", "decision",
+                "reason", "method", "pods", "boundary"):
+        assert key in result, key
+    assert result["decision"] == "fail" and result["method"] == "too-few-samples"
+
+
+def test_ratio_bad_pattern(capsys):
+    with mock.patch.object(traffic_ratio, "connect", return_value=FakeLogCluster(FakeClock(), [])):
+        result = run_module(traffic_ratio, dict(expected={"1": 1}, pattern="(\\d+)"), capsys)
+    assert result["failed"] is True and "has no named group 'version'" in result["msg"]
+
+
+# ---- documentation matches the argument spec ------------------------------------------------
+
+def doc_options(module):
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    options = dict(doc["options"])
+    assert doc["extends_documentation_fragment"] == ["kubernetes.core.k8s_auth_options"]
+    from ansible_collections.kubernetes.core.plugins.doc_fragments.k8s_auth_options import ModuleDocFragment
+    options.update(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
+    return options
+
+
+def compare(spec, options, where):
+    assert set(spec) == set(options), where
+    for name, arg in spec.items():
+        doc = options[name]
+        assert arg.get("type", "str") == doc.get("type", "str"), (where, name)
+        assert arg.get("default") == doc.get("default"), (where, name)
+        assert arg.get("choices") == doc.get("choices"), (where, name)
+        assert bool(arg.get("required")) == bool(doc.get("required")), (where, name)
+        if "options" in arg:
+            compare(arg["options"], doc["suboptions"], where + "." + name)
+
+
+@pytest.mark.parametrize("module", [traffic_split, traffic_ratio])
+def test_documentation_matches_argument_spec(module):
+    compare(module.argument_spec(), doc_options(module), module.__name__)
+
+
+@pytest.mark.parametrize("module", [traffic_split, traffic_ratio])
+def test_examples_use_fqcn(module):
+    for task in yaml.safe_load(module.EXAMPLES):
+        assert task["name"]
+        assert any(key.startswith("meshlab.canary.") for key in task), task
