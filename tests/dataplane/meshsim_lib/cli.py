@@ -201,7 +201,10 @@ def cmd_run(args):
                 log.warning("API read failed: %s", exc)
                 time.sleep(args.poll_interval)
                 continue
-            ctl.reconcile(objs)
+            try:
+                ctl.reconcile(objs)
+            except Exception:  # keep serving; the next poll retries
+                log.exception("reconcile failed")
             if now - last_status >= 2.0:
                 ctl.write_status()
                 last_status = now

@@ -5,7 +5,7 @@ import logging
 import os
 import time
 
-from . import faults, nginxconf, podspec, procs, proxy, routing
+from . import faults, podspec, procs, proxy, routing
 
 LOG = logging.getLogger("meshsim")
 
@@ -94,16 +94,20 @@ class Controller:
         for name, pod in wanted.items():
             if name in self.backends:
                 continue
+            if self._backing_off(name, pod):
+                continue
             uid = _meta(pod).get("uid")
-            last = self.failed.get(name)
-            if last and last[0] == uid and time.monotonic() - last[1] < 5.0:
-                continue  # back off like CrashLoopBackOff, briefly
             try:
                 self.backends[name] = (uid, self._start_backend(pod))
                 self.failed.pop(name, None)
-            except (podspec.SpecError, nginxconf.ConfigError, RuntimeError, OSError) as exc:
+            except Exception as exc:  # API errors (ConfigMap missing), bad config, nginx failing
                 LOG.error("backend pod %s not started: %s", name, exc)
                 self.failed[name] = (uid, time.monotonic())
+
+    def _backing_off(self, name, pod):
+        """True for 5 s after a failed start of this pod (like a short CrashLoopBackOff)."""
+        last = self.failed.get(name)
+        return bool(last and last[0] == _meta(pod).get("uid") and time.monotonic() - last[1] < 5.0)
 
     def _start_backend(self, pod):
         name = _meta(pod)["name"]
@@ -128,10 +132,14 @@ class Controller:
         for name, pod in wanted.items():
             front = self.frontends.get(name)
             if front is None:
+                if self._backing_off(name, pod):
+                    continue
                 try:
                     front = self.frontends[name] = self._start_frontend(pod)
+                    self.failed.pop(name, None)
                 except (podspec.SpecError, OSError) as exc:
                     LOG.error("frontend pod %s not started: %s", name, exc)
+                    self.failed[name] = (_meta(pod).get("uid"), time.monotonic())
                     continue
             if not front.hooks_applied:
                 try:
@@ -145,12 +153,17 @@ class Controller:
         meta = _meta(pod)
         base = os.path.join(self.state_dir, "pods", meta["name"] + "-" + meta["uid"][:8])
         containers = {}
-        for spec in pod["spec"]["containers"]:
-            argv = podspec.container_argv(spec, self.opt.frontend_sleep_scale)
-            env = podspec.container_env(spec, meta["name"], self.proxy_url, _base_env())
-            proc = procs.ContainerProc(meta["name"], spec["name"], argv, env, os.path.join(base, spec["name"]))
-            proc.start()
-            containers[spec["name"]] = proc
+        try:
+            for spec in pod["spec"]["containers"]:
+                argv = podspec.container_argv(spec, self.opt.frontend_sleep_scale)
+                env = podspec.container_env(spec, meta["name"], self.proxy_url, _base_env())
+                proc = procs.ContainerProc(meta["name"], spec["name"], argv, env, os.path.join(base, spec["name"]))
+                proc.start()
+                containers[spec["name"]] = proc
+        except (podspec.SpecError, OSError):
+            for proc in containers.values():
+                proc.close()
+            raise
         return Frontend(meta["uid"], containers, faults.restart_token(pod))
 
     def _hook_specs(self, front):
