@@ -21,7 +21,7 @@ options:
     description:
       - The report. Keys C(split) (C(name), C(namespace), C(api), C(service)), C(stable_version),
         C(canary_version), C(outcome), C(rollback) (null or C({stage, label, applied, error})),
-        C(started), C(finished) and C(stages) (list of mappings with C(index), C(label), C(samples),
+        C(started), C(finished) and C(stages) (list of mappings with C(number), C(label), C(samples),
         C(shares), C(intervals), C(errors), C(error_rate), C(decision), C(reason), C(duration), C(verified)).
     type: dict
     required: true
@@ -117,7 +117,7 @@ def canary_report_markdown(report):
     for stage in stages:
         samples = stage.get("samples")
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            _cell(stage.get("index", "?")),
+            _cell(stage.get("number", "?")),
             _cell(stage.get("label", "?")),
             "-" if samples is None else _cell(samples),
             _share(stage, stable),

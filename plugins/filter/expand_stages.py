@@ -15,9 +15,10 @@ description:
   - Expands the O(_input) schedule of canary shares (percent of traffic for the new version)
     into one entry per stage with the backend weights for C(meshlab.canary.traffic_split) and
     the expected per-version weights for C(meshlab.canary.traffic_ratio).
-  - The schedule is either a list of whole percentages, for example V([10, 80, 100]) (the
-    tutorial's 90/10, 20/80, 0/100), or a linear C({step, max}) mapping as Flagger offers
-    (V({"step": 20, "max": 60}) gives 20, 40, 60 and then 100 unless C(promote) is false).
+  - >-
+    The schedule is either a list of whole percentages, for example V([10, 80, 100]) (the
+    tutorial's 90/10, 20/80, 0/100), or a linear mapping with C(step) and C(max) as Flagger offers
+    (step 20 and max 60 give 20, 40, 60 and then 100 unless C(promote) is false).
   - Shares must be whole numbers from 0 to 100 and strictly increasing; anything else fails
     with a message naming the offending entry.
 options:
@@ -56,7 +57,7 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - One mapping per stage with C(index) (1-based), C(canary_weight), C(stable_weight),
+    - One mapping per stage with C(number) (1-based), C(canary_weight), C(stable_weight),
       C(label) (for example C(90/10)), C(backends) (list of C({service, weight}) for
       C(meshlab.canary.traffic_split)) and C(expected) (version to weight for
       C(meshlab.canary.traffic_ratio)).
@@ -155,7 +156,7 @@ def expand_stages(stages, stable_service, canary_service, stable_version="1", ca
     for number, share in enumerate(shares):
         stable = 100 - share
         result.append({
-            "index": number + 1,
+            "number": number + 1,
             "canary_weight": share,
             "stable_weight": stable,
             "label": "%d/%d" % (stable, share),

@@ -21,7 +21,8 @@ options:
     description:
       - Host facts. Keys C(cpus), C(memory_free_mb), C(memory_total_mb), C(mounts) (as in
         C(ansible_facts.mounts)), C(disk_paths), C(driver) (requested driver or C(auto)),
-        C(driver_probes) (list of C({name, usable, detail}) in preference order), C(tools)
+        C(driver_probes) (list of C({name, usable, detail}) in preference order, or the registered results of a
+        looped command task: C(rc) 0 means usable, the loop variable is the driver name), C(tools)
         (list of C({name, found, version, wanted, installable})).
     type: dict
     required: true
@@ -66,6 +67,23 @@ def free_bytes_for_path(mounts, path):
     if best is None:
         return None
     return int(best["size_available"])
+
+
+def normalise_probe(probe):
+    """Accept {name, usable, detail} or a registered loop result of a command task."""
+    if "usable" in probe:
+        return {"name": probe.get("name"), "usable": bool(probe.get("usable")), "detail": probe.get("detail") or ""}
+    name = probe.get("name") or probe.get(probe.get("ansible_loop_var", "item"))
+    usable = probe.get("rc") == 0
+    detail = ""
+    for key in ("stderr", "msg", "stdout"):
+        text = str(probe.get(key) or "").strip()
+        if text:
+            detail = text.splitlines()[-1].strip()
+            break
+    if usable:
+        detail = (str(probe.get("stdout") or "").strip().splitlines() or ["ok"])[0]
+    return {"name": name, "usable": usable, "detail": detail or "exit code %s" % probe.get("rc")}
 
 
 def _int(value, name):
@@ -114,7 +132,7 @@ def minikube_preflight(host, requirements):
                             % (avail / float(_GIB), path, min_disk))
 
     requested = host.get("driver") or "auto"
-    probes = host.get("driver_probes") or []
+    probes = [normalise_probe(probe) for probe in host.get("driver_probes") or []]
     usable = [probe.get("name") for probe in probes if probe.get("usable")]
     driver = None
     if requested == "auto":

@@ -19,10 +19,10 @@ def _report(**over):
         "finished": "2026-11-27T18:05:00Z",
         "rollback": {"stage": 1, "label": "90/10", "applied": True},
         "stages": [
-            {"index": 1, "label": "90/10", "samples": 212, "shares": {"1": 0.8962, "2": 0.1038},
+            {"number": 1, "label": "90/10", "samples": 212, "shares": {"1": 0.8962, "2": 0.1038},
              "intervals": {"1": [0.85, 0.93], "2": [0.07, 0.15]}, "errors": 3, "error_rate": 0.0139,
              "decision": "pass", "reason": "shares within tolerance", "duration": 34.06},
-            {"index": 2, "label": "20/80", "samples": 150, "shares": {"1": 0.5, "2": 0.5},
+            {"number": 2, "label": "20/80", "samples": 150, "shares": {"1": 0.5, "2": 0.5},
              "intervals": {"1": [0.4, 0.6], "2": [0.4, 0.6]}, "errors": 0, "error_rate": 0.0,
              "decision": "fail", "reason": "v2 share 0.50 | outside [0.75, 0.85]", "duration": 61.0},
         ],
@@ -48,7 +48,7 @@ def test_table_rows_and_values():
 
 
 def test_unverified_stages_and_no_rollback():
-    stage = {"index": 1, "label": "90/10", "decision": "applied", "reason": "ratio check off"}
+    stage = {"number": 1, "label": "90/10", "decision": "applied", "reason": "ratio check off"}
     text = render(_report(verify_ratio=False, rollback=None, outcome="promoted", stages=[stage]))
     assert "| 1 | 90/10 | - | - | - | - | applied | - | ratio check off |" in text
     assert "Ratio verification was switched off" in text

@@ -10,7 +10,7 @@ expand = mod.expand_stages
 def test_tutorial_default_schedule():
     stages = expand([10, 80, 100], "backend-v1", "backend-v2")
     assert [s["label"] for s in stages] == ["90/10", "20/80", "0/100"]
-    assert [s["index"] for s in stages] == [1, 2, 3]
+    assert [s["number"] for s in stages] == [1, 2, 3]
     assert stages[0]["backends"] == [
         {"service": "backend-v1", "weight": 90},
         {"service": "backend-v2", "weight": 10},

@@ -121,3 +121,23 @@ def test_bad_input():
         preflight([], REQ)
     with pytest.raises(AnsibleFilterError, match="cpus must be a number"):
         preflight(_host(cpus="many"), REQ)
+
+
+def test_registered_command_results_are_probes():
+    results = [
+        {"__minikube_driver_name": "docker", "ansible_loop_var": "__minikube_driver_name", "rc": 1,
+         "stderr": "Client: 24.0\nCannot connect to the Docker daemon at unix:///var/run/docker.sock", "stdout": ""},
+        {"__minikube_driver_name": "podman", "ansible_loop_var": "__minikube_driver_name", "rc": 2,
+         "msg": "[Errno 2] No such file or directory: b'podman'"},
+        {"__minikube_driver_name": "kvm2", "ansible_loop_var": "__minikube_driver_name", "rc": 0,
+         "stdout": " Id   Name   State\n", "stderr": ""},
+    ]
+    result = preflight(_host(driver="auto", driver_probes=results), REQ)
+    assert result["driver"] == "kvm2"
+    result = preflight(_host(driver="docker", driver_probes=results[:2]), REQ)
+    assert result["problems"] == [
+        "driver: minikube_driver is docker but it is not usable: "
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
+    ]
+    result = preflight(_host(driver="auto", driver_probes=results[:2]), REQ)
+    assert "podman ([Errno 2] No such file or directory: b'podman')" in result["problems"][0]
