@@ -150,7 +150,8 @@ def minikube_preflight(host, requirements):
             detail = match[0].get("detail") if match else "not probed"
             others = [name for name in usable if name != requested]
             hint = (" Usable instead: %s (set minikube_driver)." % ", ".join(others)) if others else ""
-            problems.append("driver: minikube_driver is %s but it is not usable: %s.%s" % (requested, detail or "not usable", hint))
+            detail = (detail or "not usable").rstrip(".")
+            problems.append("driver: minikube_driver is %s but it is not usable: %s.%s" % (requested, detail, hint))
 
     for tool in host.get("tools") or []:
         name = tool.get("name")
