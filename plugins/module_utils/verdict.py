@@ -136,7 +136,7 @@ def _fraction(value, name, low, high, low_open=True, high_open=True):
 class Verdict(object):
     """Feed samples one by one (in time order); ask ``decision()`` at any point; ``finish()`` at the end."""
 
-    def __init__(self, expected, tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=3000,
+    def __init__(self, expected, tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=5000,
                  max_error_rate=0.05):
         self.weights, self.expected = expected_shares(expected)
         self.tolerance = _fraction(tolerance, "tolerance", 0.0, 0.5, high_open=False)

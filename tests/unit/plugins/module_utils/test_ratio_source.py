@@ -18,7 +18,7 @@ LINE = '{{"name":"backend","version":"{0}"}} '
 def params(**over):
     base = dict(namespace="default", selector="app=frontend", container="frontend", source="logs",
                 expected={"1": 90, "2": 10}, pattern=r'"version"\s*:\s*"(?P<version>[^"]+)"',
-                tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=3000, timeout=600,
+                tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=5000, timeout=600,
                 settle_seconds=10, max_error_rate=0.05, poll_interval=5, url="http://backend-svc/",
                 probe_requests=100, probe_request_timeout=5)
     base.update(over)

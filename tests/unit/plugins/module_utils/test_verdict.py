@@ -248,7 +248,7 @@ def test_calibration_error_rates_and_average_samples():
     """
     rnd = random.Random(20261127)
     expected = {"1": 90, "2": 10}
-    kw = dict(tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=3000)
+    kw = dict(tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=5000)
     stages = 2000
     correct = [run_stage(rnd, expected, 0.10, **kw) for _i in range(stages)]
     off = [run_stage(rnd, expected, 0.15, **kw) for _i in range(stages // 2)]
@@ -282,7 +282,7 @@ def test_calibration_three_versions_bonferroni():
     fails = 0
     total = 0
     for _i in range(stages):
-        verdict = Verdict(expected, tolerance=0.1, alpha=0.05, beta=0.05, min_samples=50, max_samples=3000)
+        verdict = Verdict(expected, tolerance=0.1, alpha=0.05, beta=0.05, min_samples=50, max_samples=5000)
         while verdict.decision() is None and not verdict.full():
             x = rnd.random()
             verdict.add("1" if x < 0.7 else ("2" if x < 0.9 else "3"))
