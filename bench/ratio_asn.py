@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the operating figures of traffic_ratio's decision rule, by seeded simulation.
 
 For each scenario: false-failure rate (correct routing), miss rate (share off by exactly the tolerance, half
