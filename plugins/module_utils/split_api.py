@@ -296,6 +296,7 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
         desired = desired_object(params, pairs, api, version, current)
         changed = needs_change(api, current, desired, namespace)
         after = read(desired)
+        written = current
         if changed and not check_mode:
             if current is None:
                 written = cluster.create_object(info["group"], version, info["plural"], namespace, desired)
@@ -303,14 +304,16 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
                 # resourceVersion from the read: the write fails (409) instead of overwriting a concurrent change
                 written = cluster.replace_object(info["group"], version, info["plural"], name, namespace, desired)
             changed_at = now()
-            if api == "gateway":
-                timeout = params.get("wait_timeout")
-                timeout = 60 if timeout is None else timeout
-                try:
-                    wait_accepted(cluster, params, version, written, timeout, sleep=sleep, monotonic=monotonic)
-                except CanaryError as exc:
-                    raise CanaryError(exc.msg, changed=True, weights=after, previous_weights=previous,
-                                      api_version=api_version, kind=info["kind"], changed_at=changed_at)
+        if api == "gateway" and not check_mode:
+            # also when nothing changed: a rerun after a timed-out wait must not report success for a route
+            # that is still not accepted (an accepted route returns at once)
+            timeout = params.get("wait_timeout")
+            timeout = 60 if timeout is None else timeout
+            try:
+                wait_accepted(cluster, params, version, written, timeout, sleep=sleep, monotonic=monotonic)
+            except CanaryError as exc:
+                raise CanaryError(exc.msg, changed=changed, weights=after, previous_weights=previous,
+                                  api_version=api_version, kind=info["kind"], changed_at=changed_at)
 
     result = dict(
         changed=changed,

@@ -289,6 +289,16 @@ def test_route_not_accepted_times_out():
         run(cluster, gw_params(wait_timeout=5), clock=clock)
     assert "not Accepted at its current generation within 5 s" in str(err.value)
     assert 5 <= sum(clock.sleeps) <= 6
+    # a rerun changes nothing but still does not report success for a route nobody accepted
+    with pytest.raises(CanaryError) as err:
+        run(cluster, gw_params(wait_timeout=5), clock=clock)
+    assert err.value.fields["changed"] is False
+    assert len(cluster.write_calls()) == 1
+    # once the controller accepts it, the rerun is ok, unchanged, and does not wait
+    cluster.on_get = accept_after(1)
+    sleeps = len(clock.sleeps)
+    assert run(cluster, gw_params(wait_timeout=5), clock=clock)["changed"] is False
+    assert len(clock.sleeps) == sleeps
 
 
 def test_backend_service_without_the_port():
