@@ -118,6 +118,17 @@ class Lab:
             lines.append((datetime.datetime.fromisoformat(stamp), text))  # Python 3.11 reads RFC 3339 nano
         return lines
 
+    def wait_logs(self, timeout=60):
+        """kwok serves logs once it has seen meshsim's Logs object (its informer lags a little)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            res = _kubectl("logs", "-n", self.ns, self.frontend(), "-c", "frontend", "--tail=1", check=False)
+            if res.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("kubectl logs never worked: %s" % res.stderr)
+            time.sleep(0.5)
+
     def versions_after(self, start, want, timeout=120):
         """Versions of the frontend's responses logged after ``start``, once at least ``want`` exist."""
         deadline = time.monotonic() + timeout
@@ -143,6 +154,7 @@ def lab(tmp_path_factory):
                               "--max-runtime", "900"], capture_output=True, text=True, timeout=60, check=False)
     assert started.returncode == 0, started.stdout + started.stderr
     try:
+        lab_.wait_logs()
         yield lab_
     finally:
         subprocess.run([MESHSIM, "stop", "--state-dir", lab_.state_dir], timeout=60, check=False)
@@ -154,6 +166,7 @@ def lab(tmp_path_factory):
 def test_no_split_spreads_evenly_across_both_versions(lab):
     start = datetime.datetime.now(datetime.timezone.utc)
     versions, lines = lab.versions_after(start, 60)
+    print("no split: %d responses, v2 share %.3f" % (len(versions), versions.count("2") / max(len(versions), 1)))
     assert len(versions) >= 60, lines[-5:]
     assert len(versions) == len(lines), [x for _t, x in lines if not VERSION.search(x)][:5]
     assert _within(versions.count("2"), len(versions), 0.5), versions
@@ -174,6 +187,7 @@ def test_kubectl_exec_probe_goes_through_the_router(lab):
     script = "for i in $(seq 60); do curl -s http://backend-svc/; echo; done"
     out = _kubectl("exec", "-n", lab.ns, lab.frontend(), "-c", "frontend", "--", "sh", "-c", script).stdout
     versions = VERSION.findall(out)
+    print("exec probe: %d responses, v2 %d" % (len(versions), versions.count("2")))
     assert len(versions) == 60, out[-300:]
     assert versions.count("1") > versions.count("2")  # 90/10 split in force
 
@@ -183,6 +197,7 @@ def test_misroute_switch_shows_as_wrong_ratio(lab):
     start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=SETTLE)
     versions = lab.versions_after(start, 100)[0]
     lab.annotate("service", "backend-svc", faults.MISROUTE, "none")
+    print("misroute under 90/10: %d responses, v2 share %.3f" % (len(versions), versions.count("2") / len(versions)))
     assert _within(versions.count("2"), len(versions), 0.5) and not _within(versions.count("2"), len(versions), 0.1)
 
 
@@ -193,6 +208,7 @@ def test_v2_http500_fault_shows_as_errors(lab):
     lab.annotate("service", "backend-v2", faults.FAULT, "none")
     errors = sum("500 Internal Server Error" in x for _t, x in lines)
     v2 = sum('"version":"2"' in x for _t, x in lines)
+    print("v2 http500 under 90/10: %d lines, %d errors, %d v2 responses" % (len(lines), errors, v2))
     assert v2 == 0 and _within(errors, len(lines), 0.1), (errors, len(lines))
 
 
@@ -202,6 +218,7 @@ def test_frontend_restart_rotates_logs_like_the_kubelet(lab):
     time.sleep(5)
     previous = lab.logs(previous=True)
     current = lab.logs()
+    print("restart: %d lines before, %d previous, %d current" % (len(before), len(previous), len(current)))
     assert len(previous) >= len(before) > 0
     assert current and current[0][0] > previous[-1][0]
 
@@ -209,4 +226,5 @@ def test_frontend_restart_rotates_logs_like_the_kubelet(lab):
 def test_0_100_no_v1_after_settle(lab):
     applied = lab.set_split(0, 100)
     versions = lab.versions_after(applied + datetime.timedelta(seconds=SETTLE), 100)[0]
+    print("0/100: %d responses, v1 %d" % (len(versions), versions.count("1")))
     assert len(versions) >= 100 and versions.count("1") == 0, versions.count("1")
