@@ -1,0 +1,353 @@
+"""Smoke tests of the local control plane (run by tests/cluster/suites.d/10-smoke).
+
+They need the cluster from tests/cluster/localcluster: KUBECONFIG set, kubectl and helm on PATH,
+and the whole run inside a network namespace with only loopback. They also record the answers to
+the early questions about kwok: Deployment availability, `kubectl logs --since-time --timestamps`
+against kwok log files, live `logs -f`, and exec exit codes.
+"""
+
+import base64
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "fixtures"
+LOCALCLUSTER = HERE / "localcluster"
+K8S_VERSION = "v1.32.13"
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("KUBECONFIG"), reason="needs the local cluster (tests/cluster/run-all)"
+)
+
+
+def run(*args, check=True, timeout=120, input_text=None):
+    """Run a command, return CompletedProcess; raise with its output when check fails."""
+    proc = subprocess.run(
+        list(args), capture_output=True, text=True, timeout=timeout, input=input_text, check=False
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            "{} -> rc={}\nstdout:\n{}\nstderr:\n{}".format(
+                " ".join(args), proc.returncode, proc.stdout, proc.stderr
+            )
+        )
+    return proc
+
+
+def kubectl(*args, **kwargs):
+    return run("kubectl", *args, **kwargs)
+
+
+def apply(manifest, namespace=None, check=True):
+    args = ["apply", "-f", "-"]
+    if namespace:
+        args += ["-n", namespace]
+    return kubectl(*args, input_text=json.dumps(manifest), check=check)
+
+
+def wait_until(predicate, timeout, interval=0.5, what="condition"):
+    """Poll predicate() until truthy; bounded in time. Returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after {} s waiting for {}".format(timeout, what))
+        time.sleep(interval)
+
+
+def cri_line(when, text, stream="stdout"):
+    stamp = when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return "{} {} F {}\n".format(stamp, stream, text)
+
+
+@pytest.fixture(scope="module")
+def namespace():
+    name = "smoke-" + uuid.uuid4().hex[:8]
+    kubectl("create", "namespace", name)
+    wait_until(
+        lambda: kubectl("-n", name, "get", "serviceaccount", "default", check=False).returncode == 0,
+        60,
+        what="default ServiceAccount in " + name,
+    )
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def crds():
+    kubectl("apply", "-f", str(FIXTURES / "crds"))
+    kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/trafficsplits.split.smi-spec.io",
+        "crd/httproutes.gateway.networking.k8s.io",
+    )
+
+
+@pytest.fixture(scope="module")
+def pod(namespace):
+    """A pod of an Available Deployment (kwok simulates it)."""
+    kubectl(
+        "-n", namespace, "create", "deployment", "smoke", "--image=registry.invalid/smoke:1", "--replicas=2"
+    )
+    kubectl("-n", namespace, "wait", "--for=condition=Available", "--timeout=90s", "deployment/smoke")
+    out = kubectl("-n", namespace, "get", "pods", "-l", "app=smoke", "-o", "json").stdout
+    pods = json.loads(out)["items"]
+    assert len(pods) == 2
+    return pods[0]["metadata"]["name"]
+
+
+@pytest.fixture()
+def workdir():
+    path = tempfile.mkdtemp(prefix="meshlab-smoke-")
+    yield Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_server_is_pinned_real_apiserver():
+    info = json.loads(kubectl("version", "-o", "json").stdout)
+    assert info["serverVersion"]["gitVersion"] == K8S_VERSION
+    assert info["clientVersion"]["gitVersion"] == K8S_VERSION
+
+
+def test_nodes_ready_with_loopback_addresses():
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    assert nodes, "no nodes"
+    for node in nodes:
+        ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+        assert ready and ready[0]["status"] == "True", node["metadata"]["name"]
+        for addr in node["status"].get("addresses", []):
+            if addr["type"] == "Hostname":
+                assert addr["address"] == "localhost", addr
+            else:
+                assert addr["address"].startswith("127."), addr
+
+
+def test_service_account_tokens_use_minikube_issuer_and_audience(namespace):
+    token = kubectl("-n", namespace, "create", "token", "default").stdout.strip()
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["iss"] == "kubernetes/serviceaccount"
+    assert claims["aud"] == ["api"]
+
+
+def test_trafficsplit_crd_serves_v1alpha3_only_with_integer_weights(namespace, crds):
+    split = {
+        "apiVersion": "split.smi-spec.io/v1alpha3",
+        "kind": "TrafficSplit",
+        "metadata": {"name": "smoke-split", "namespace": namespace},
+        "spec": {
+            "service": "backend-svc",
+            "backends": [{"service": "backend-v1", "weight": 90}, {"service": "backend-v2", "weight": 10}],
+        },
+    }
+    apply(split)
+    got = json.loads(
+        kubectl("-n", namespace, "get", "trafficsplits.split.smi-spec.io", "smoke-split", "-o", "json").stdout
+    )
+    assert [b["weight"] for b in got["spec"]["backends"]] == [90, 10]
+
+    negative = dict(split, metadata={"name": "bad", "namespace": namespace})
+    negative["spec"] = {"service": "backend-svc", "backends": [{"service": "backend-v1", "weight": -1}]}
+    proc = apply(negative, check=False)
+    assert proc.returncode != 0 and "should be greater than or equal to 0" in proc.stderr, proc.stderr
+
+    negative["spec"] = {"service": "backend-svc", "backends": [{"service": "backend-v1", "weight": "90"}]}
+    proc = apply(negative, check=False)
+    assert proc.returncode != 0 and "must be of type integer" in proc.stderr, proc.stderr
+
+    old = dict(split, apiVersion="split.smi-spec.io/v1alpha2", metadata={"name": "old", "namespace": namespace})
+    proc = apply(old, check=False)
+    assert proc.returncode != 0 and "no matches for kind" in proc.stderr, proc.stderr
+
+
+def test_httproute_crd_v1_with_weights_and_status(namespace, crds):
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "smoke-route", "namespace": namespace},
+        "spec": {
+            "parentRefs": [{"group": "", "kind": "Service", "name": "backend-svc", "port": 80}],
+            "rules": [
+                {
+                    "backendRefs": [
+                        {"name": "backend-v1", "port": 80, "weight": 20},
+                        {"name": "backend-v2", "port": 80, "weight": 80},
+                    ]
+                }
+            ],
+        },
+    }
+    apply(route)
+    got = json.loads(kubectl("-n", namespace, "get", "httproute", "smoke-route", "-o", "json").stdout)
+    assert [b["weight"] for b in got["spec"]["rules"][0]["backendRefs"]] == [20, 80]
+    # The status subresource exists (the spec endpoint would not carry a separate status path).
+    raw = kubectl(
+        "get", "--raw", "/apis/gateway.networking.k8s.io/v1/namespaces/{}/httproutes/smoke-route/status".format(namespace)
+    ).stdout
+    assert json.loads(raw)["metadata"]["name"] == "smoke-route"
+
+    route["metadata"] = {"name": "bad-route", "namespace": namespace}
+    route["spec"]["rules"][0]["backendRefs"][0]["weight"] = 1000001
+    proc = apply(route, check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert "less than or equal to" in proc.stderr, proc.stderr
+
+
+def test_deployment_becomes_available(namespace, pod):
+    dep = json.loads(kubectl("-n", namespace, "get", "deployment", "smoke", "-o", "json").stdout)
+    assert dep["status"].get("availableReplicas") == 2
+    status = json.loads(kubectl("-n", namespace, "get", "pod", pod, "-o", "json").stdout)["status"]
+    assert status["phase"] == "Running"
+    assert status["podIP"].startswith("10."), status
+
+
+def _cluster_logs(name, namespace, pod, logfile, follow):
+    apply(
+        {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "ClusterLogs",
+            "metadata": {"name": name},
+            "spec": {
+                "selector": {"matchNamespaces": [namespace], "matchNames": [pod]},
+                "logs": [{"containers": ["smoke"], "logsFile": str(logfile), "follow": follow}],
+            },
+        }
+    )
+
+
+def test_logs_since_time_and_timestamps(namespace, pod, workdir):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    logfile = workdir / "smoke.log"
+    logfile.write_text(
+        encoding="utf-8",
+        data=cri_line(now - datetime.timedelta(hours=2), "old line 1")
+        + cri_line(now - datetime.timedelta(hours=1), "old line 2")
+        + cri_line(now, "new line 3")
+    )
+    _cluster_logs("smoke-logs", namespace, pod, logfile, follow=False)
+    try:
+        out = wait_until(
+            lambda: "new line 3" in kubectl("-n", namespace, "logs", pod, check=False).stdout
+            and kubectl("-n", namespace, "logs", pod).stdout,
+            30,
+            what="kwok to serve the ClusterLogs file",
+        )
+        assert out.splitlines() == ["old line 1", "old line 2", "new line 3"]
+        since = (now - datetime.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out = kubectl("-n", namespace, "logs", pod, "--timestamps", "--since-time=" + since).stdout
+        lines = out.splitlines()
+        assert len(lines) == 1, out
+        stamp, text = lines[0].split(" ", 1)
+        assert text == "new line 3"
+        assert stamp.startswith(now.strftime("%Y-%m-%dT%H:%M:%S")), stamp
+    finally:
+        kubectl("delete", "clusterlogs.kwok.x-k8s.io", "smoke-logs", "--ignore-not-found", check=False)
+
+
+def test_logs_follow_delivers_appended_lines(namespace, pod, workdir):
+    logfile = workdir / "follow.log"
+    logfile.write_text(cri_line(datetime.datetime.now(datetime.timezone.utc), "before follow"), encoding="utf-8")
+    _cluster_logs("smoke-follow", namespace, pod, logfile, follow=True)
+    try:
+        wait_until(
+            lambda: "before follow" in kubectl("-n", namespace, "logs", pod, check=False).stdout,
+            30,
+            what="kwok to serve the ClusterLogs file",
+        )
+        out_path = workdir / "follow.out"
+        with open(out_path, "w", encoding="utf-8") as out, subprocess.Popen(
+            ["kubectl", "-n", namespace, "logs", "-f", pod], stdout=out, stderr=subprocess.STDOUT
+        ) as follower:
+            try:
+                wait_until(lambda: "before follow" in out_path.read_text(encoding="utf-8"), 20, what="first followed line")
+                time.sleep(3)
+                with open(logfile, "a", encoding="utf-8") as fh:
+                    fh.write(cri_line(datetime.datetime.now(datetime.timezone.utc), "appended after 3 s"))
+                appended = time.monotonic()
+                wait_until(
+                    lambda: "appended after 3 s" in out_path.read_text(encoding="utf-8"),
+                    15,
+                    what="appended line to arrive through logs -f (follower rc={})".format(follower.poll()),
+                )
+                print("logs -f: appended line arrived after {:.2f} s".format(time.monotonic() - appended))
+                assert follower.poll() is None, "kubectl logs -f ended although the container runs"
+            finally:
+                follower.kill()
+    finally:
+        kubectl("delete", "clusterlogs.kwok.x-k8s.io", "smoke-follow", "--ignore-not-found", check=False)
+
+
+def test_exec_runs_locally_and_reports_exit_status(namespace, pod, workdir):
+    apply(
+        {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "ClusterExec",
+            "metadata": {"name": "smoke-exec"},
+            "spec": {
+                "selector": {"matchNamespaces": [namespace], "matchNames": [pod]},
+                "execs": [
+                    {
+                        "containers": ["smoke"],
+                        "local": {"workDir": str(workdir), "envs": [{"name": "SMOKE_VAR", "value": "from-kwok"}]},
+                    }
+                ],
+            },
+        }
+    )
+    try:
+        def attempt():
+            proc = kubectl("-n", namespace, "exec", pod, "--", "sh", "-c", 'pwd; echo "$SMOKE_VAR"', check=False)
+            return proc if "from-kwok" in proc.stdout else None
+
+        proc = wait_until(attempt, 30, interval=1, what="kwok to serve the ClusterExec")
+        assert proc.returncode == 0, (proc.returncode, proc.stderr)
+        assert proc.stdout.splitlines() == [str(workdir), "from-kwok"]
+
+        failing = kubectl("-n", namespace, "exec", pod, "--", "sh", "-c", "echo out; exit 3", check=False)
+        assert failing.stdout == "out\n"
+        # kwok v0.8.0 does NOT propagate exit codes: it wraps the command's error, so the kubelet
+        # streaming server answers InternalError instead of NonZeroExitCode; kubectl exits 1 and
+        # kubernetes.core.k8s_exec fails parsing the status. Tests needing a status must print it
+        # (`sh -c 'cmd; echo rc=$?'`). If this starts failing with rc 3, kwok fixed it: update
+        # tests/cluster/README.md.
+        assert failing.returncode == 1, (failing.returncode, failing.stderr)
+        assert "Internal error occurred" in failing.stderr and "exit status 3" in failing.stderr, failing.stderr
+    finally:
+        kubectl("delete", "clusterexec.kwok.x-k8s.io", "smoke-exec", "--ignore-not-found", check=False)
+
+
+def test_helm_installs_standin_chart(crds):
+    release, ns = "smoke-mesh", "smoke-mesh-" + uuid.uuid4().hex[:6]
+    chart = FIXTURES / "charts" / "nginx-service-mesh-standin"
+    try:
+        run(
+            "helm", "install", release, str(chart), "--namespace", ns, "--create-namespace",
+            "--set", "mtls.mode=strict", "--wait", "--timeout", "2m", timeout=180,
+        )
+        dep = json.loads(kubectl("-n", ns, "get", "deployment", "nginx-mesh-controller", "-o", "json").stdout)
+        assert dep["status"].get("availableReplicas") == 1
+        cm = json.loads(kubectl("-n", ns, "get", "configmap", "nginx-mesh-standin-values", "-o", "json").stdout)
+        assert cm["data"]["mtls.mode"] == "strict"
+        status = json.loads(run("helm", "status", release, "-n", ns, "-o", "json").stdout)
+        assert status["info"]["status"] == "deployed"
+    finally:
+        run("helm", "uninstall", release, "-n", ns, "--wait", "--timeout", "1m", check=False, timeout=90)
+        kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False)
+
+
+def test_network_safety_assertions():
+    run(str(LOCALCLUSTER), "check-sockets")
+    run(str(LOCALCLUSTER), "check-no-dialers")
