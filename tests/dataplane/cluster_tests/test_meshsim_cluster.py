@@ -218,6 +218,12 @@ def test_frontend_restart_rotates_logs_like_the_kubelet(lab):
     time.sleep(5)
     previous = lab.logs(previous=True)
     current = lab.logs()
+    pod = lab.core.read_namespaced_pod(lab.frontend(), lab.ns)
+    status = pod.status.container_statuses[0]
+    print("restart: pod status restartCount=%s containerID=%s ready=%s phase=%s"
+          % (status.restart_count, status.container_id, status.ready, pod.status.phase))
+    assert status.restart_count == 1 and status.last_state.terminated is not None
+    assert pod.status.phase == "Running" and status.ready
     print("restart: %d lines before, %d previous, %d current" % (len(before), len(previous), len(current)))
     assert len(previous) >= len(before) > 0
     assert current and current[0][0] > previous[-1][0]

@@ -188,7 +188,12 @@ class Controller:
                 reason = "exited with %s" % proc.proc.returncode
             if reason:
                 LOG.info("frontend pod %s/%s: restart (%s)", name, proc.container, reason)
+                started = proc.started_wall
                 proc.restart()
+                try:
+                    self.kube.record_restart(name, proc.container, proc.restarts, started, procs.rfc3339_now())
+                except Exception as exc:  # the restart happened; only its record in the API is missing
+                    LOG.warning("pod %s: restart not recorded in the pod status: %s", name, exc)
         front.token = token
 
     def _stop_frontend(self, name, delete_hooks):

@@ -55,6 +55,29 @@ class Kube:
                                                     _request_timeout=TIMEOUT)
         return json.loads(resp.data).get("data") or {}
 
+    def record_restart(self, pod_name, container, restarts, started_at, finished_at):
+        """Write what the kubelet records on a container restart into the pod status.
+
+        restartCount, lastState.terminated and a new containerID, so clients that
+        detect restarts from the pod status (and then read ``--previous``) see it.
+        """
+        pod = json.loads(self.core.read_namespaced_pod_status(
+            pod_name, self.namespace, _preload_content=False, _request_timeout=TIMEOUT).data)
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        for status in statuses:
+            if status.get("name") == container:
+                previous_id = status.get("containerID")
+                status["restartCount"] = restarts
+                status["lastState"] = {"terminated": {"exitCode": 143, "reason": "Error", "startedAt": started_at,
+                                                      "finishedAt": finished_at, "containerID": previous_id}}
+                status["state"] = {"running": {"startedAt": finished_at}}
+                status["containerID"] = "meshsim://%s/%s/%s/%d" % (self.namespace, pod_name, container, restarts)
+                status["ready"] = True
+                status["started"] = True
+        body = {"metadata": {"resourceVersion": pod["metadata"]["resourceVersion"]},
+                "status": {"containerStatuses": statuses}}
+        self.core.patch_namespaced_pod_status(pod_name, self.namespace, body, _request_timeout=TIMEOUT)
+
     # kwok Logs / Exec -----------------------------------------------------------------
 
     def detect_kwok(self):

@@ -58,6 +58,10 @@ def _terminate(proc, grace=3.0):
         proc.wait(grace)
 
 
+def rfc3339_now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 class NginxPod:
     """One backend pod: a real nginx on its own 127.0.0.1 port, serving the deployed nginx.conf."""
 
@@ -120,11 +124,13 @@ class ContainerProc:
         self.proc = None
         self.restarts = 0
         self.started_at = 0.0
+        self.started_wall = None  # RFC 3339, for the pod status
         self._pumps = []
 
     def start(self):
         self.proc = _spawn(self.argv, self.work_dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.started_at = time.monotonic()
+        self.started_wall = rfc3339_now()
         self._pumps = [
             threading.Thread(target=self.log.pump, args=("stdout", self.proc.stdout), daemon=True,
                              name="pump-%s-out" % self.pod),

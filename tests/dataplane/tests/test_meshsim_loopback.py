@@ -34,6 +34,7 @@ class FakeKube:
                            "backend-v2": {"nginx.conf": NGINX_CONF % "2"}}
         self.hooks = {}
         self.deleted = []
+        self.restarts = []
 
     def list_all(self):
         return copy.deepcopy(self.objs)
@@ -43,6 +44,9 @@ class FakeKube:
 
     def apply_pod_hooks(self, pod, logs_spec, exec_spec):
         self.hooks[pod["metadata"]["name"]] = (logs_spec, exec_spec)
+
+    def record_restart(self, pod_name, container, restarts, started_at, finished_at):
+        self.restarts.append((pod_name, container, restarts, started_at <= finished_at))
 
     def delete_pod_hooks(self, name):
         self.deleted.append(name)
@@ -143,6 +147,7 @@ def test_frontend_restart_rotates_log_and_pod_churn(sim):
     kube.pod("frontend-a")["metadata"]["annotations"][faults.RESTART] = "1"
     ctl.reconcile(kube.list_all())
     assert proc.restarts == 1 and proc.proc.pid != first_pid
+    assert kube.restarts == [("frontend-a", "frontend", 1, True)]
     assert len(_responses(proc.log.previous_path)) >= before  # old output kept as "previous"
     assert _run_until(ctl, kube, lambda: len(_responses(proc.log.path)) >= 5)
     ctl.reconcile(kube.list_all())
