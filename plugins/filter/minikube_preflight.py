@@ -22,7 +22,7 @@ options:
       - Host facts. Keys C(cpus), C(memory_free_mb), C(memory_total_mb), C(mounts) (as in
         C(ansible_facts.mounts)), C(disk_paths), C(driver) (requested driver or C(auto)),
         C(driver_probes) (list of C({name, usable, detail}) in preference order, or the registered results of a
-        looped command task: C(rc) 0 means usable, the loop variable is the driver name), C(tools)
+        looped command task, where C(rc) 0 means usable and the loop variable is the driver name), C(tools)
         (list of C({name, found, version, wanted, installable})).
     type: dict
     required: true
