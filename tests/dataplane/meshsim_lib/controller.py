@@ -111,7 +111,7 @@ class Controller:
 
     def _start_backend(self, pod):
         name = _meta(pod)["name"]
-        container = pod["spec"]["containers"][0]
+        container = podspec.backend_container(pod)
         configmap = podspec.configmap_mount(pod, container)[1]
         files = self.kube.configmap_data(configmap)
         run_dir = os.path.join(self.state_dir, "pods", name + "-" + _meta(pod)["uid"][:8])
@@ -153,8 +153,11 @@ class Controller:
         meta = _meta(pod)
         base = os.path.join(self.state_dir, "pods", meta["name"] + "-" + meta["uid"][:8])
         containers = {}
+        specs, skipped = podspec.runnable_containers(pod)
+        if skipped:
+            LOG.warning("frontend pod %s: containers without a command not run locally: %s", meta["name"], skipped)
         try:
-            for spec in pod["spec"]["containers"]:
+            for spec in specs:
                 argv = podspec.container_argv(spec, self.opt.frontend_sleep_scale)
                 env = podspec.container_env(spec, meta["name"], self.proxy_url, _base_env())
                 proc = procs.ContainerProc(meta["name"], spec["name"], argv, env, os.path.join(base, spec["name"]))

@@ -70,6 +70,26 @@ def configmap_mount(pod, container):
                     % (pod["metadata"]["name"], container.get("name")))
 
 
+def backend_container(pod):
+    """The container serving the pod's nginx.conf: the first one mounting a ConfigMap (sidecars skipped)."""
+    volumes = {v.get("name"): v for v in (pod.get("spec") or {}).get("volumes") or []}
+    containers = (pod.get("spec") or {}).get("containers") or []
+    for container in containers:
+        if any("configMap" in (volumes.get(m.get("name")) or {}) for m in container.get("volumeMounts") or []):
+            return container
+    raise SpecError("pod %s: no container mounts a ConfigMap volume with nginx.conf" % pod["metadata"]["name"])
+
+
+def runnable_containers(pod):
+    """``(run, skipped)``: containers with a ``command`` to run locally, and names of the others
+    (e.g. an injected sidecar, whose image entrypoint cannot run here)."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    run = [c for c in containers if c.get("command")]
+    if not run:
+        raise SpecError("pod %s: no container has a 'command' to run locally" % pod["metadata"]["name"])
+    return run, [c.get("name") for c in containers if not c.get("command")]
+
+
 def container_ports(container):
     ports = [int(p["containerPort"]) for p in container.get("ports") or [] if p.get("protocol", "TCP") == "TCP"]
     return ports or [80]

@@ -43,6 +43,21 @@ def test_configmap_mount_of_backend_pod():
         podspec.configmap_mount(frontend_pod("f"), frontend_pod("f")["spec"]["containers"][0])
 
 
+def test_sidecar_containers_are_skipped():
+    pod = backend_pod("b", "1")
+    sidecar = {"name": "nginx-mesh-sidecar", "image": "sidecar"}
+    pod["spec"]["containers"].insert(0, sidecar)
+    assert podspec.backend_container(pod)["name"] == "backend-v1"
+    front = frontend_pod("f")
+    front["spec"]["containers"].append(sidecar)
+    run, skipped = podspec.runnable_containers(front)
+    assert [c["name"] for c in run] == ["frontend"] and skipped == ["nginx-mesh-sidecar"]
+    with pytest.raises(podspec.SpecError, match="command"):
+        podspec.runnable_containers(pod)
+    with pytest.raises(podspec.SpecError, match="ConfigMap"):
+        podspec.backend_container(front)
+
+
 def test_kwok_specs():
     logs = podspec.logs_spec([("frontend", "/s/c.log", "/s/p.log")])
     assert logs == {"logs": [{"containers": ["frontend"], "logsFile": "/s/c.log", "previousLogsFile": "/s/p.log",
