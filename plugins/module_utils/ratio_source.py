@@ -215,16 +215,24 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
         timeout = params["timeout"]
         first_poll = True
         while True:
-            if not first_poll:
-                pods = select_pods(cluster, namespace, selector, container)
-            first_poll = False
-            reads = _streams(pods, container, known)
             now = clock()
+            # Lines logged before module start + settle never count, even when the pods were quiet before the
+            # start (then the newest line, and so the boundary, is older): the kubelet applies sinceSeconds
+            # against its own clock, so only elapsed time is compared, never two clocks.
+            window = int(math.floor(now - start - params["settle_seconds"]))
+            if window > 0:
+                if not first_poll:
+                    pods = select_pods(cluster, namespace, selector, container)
+                first_poll = False
+                reads = _streams(pods, container, known)
+            else:
+                reads = []
 
             def read(item):
                 stream, pod_name, previous = item
                 since = int(math.ceil(now - last_read.get(stream, start))) + READ_MARGIN_SECONDS
-                return cluster.read_log(pod_name, namespace, container, since_seconds=since, previous=previous)
+                return cluster.read_log(pod_name, namespace, container, since_seconds=min(since, window),
+                                        previous=previous)
 
             texts = list(pool.map(read, reads))
             for stream, _pod, _prev in reads:

@@ -163,19 +163,18 @@ class StreamTracker(object):
 class Boundary(object):
     """Samples count only when stamped after ``newest log line at start + settle``.
 
-    When no pod had logged anything at start, the first line seen later stands in for the start (all lines are
-    then newer than the module start, so the settle window only grows).
+    The log reader also never asks for lines older than module start + settle (by elapsed time, see
+    ratio_source), so when no pod had logged anything at the start every line it reads is already past the
+    settle window: the boundary then becomes the first line seen (exclusive of nothing before it).
     """
 
     def __init__(self, newest_at_start, settle_seconds):
         self.settle_ns = int(round(settle_seconds * NS))
         self.value = None if newest_at_start is None else newest_at_start + self.settle_ns
-        self.anchor = newest_at_start
 
     def resolve(self, lines_ts):
         if self.value is None and lines_ts:
-            self.anchor = min(lines_ts)
-            self.value = self.anchor + self.settle_ns
+            self.value = min(lines_ts) - 1
         return self.value
 
     def text(self):

@@ -22,8 +22,10 @@ description:
     concurrently (unlike M(kubernetes.core.k8s_log), which reads only the first pod). Only lines logged after a
     boundary count. The boundary is the newest log timestamp present in any matching pod when the module starts,
     plus O(settle_seconds). Log timestamps come from the nodes, so clock skew between the controller and the cluster
-    does not matter. Pods that appear later and containers that restart (the previous instance's log is read too)
-    are included; no line is counted twice.
+    does not matter. In addition, lines older than the module start plus O(settle_seconds) are never read (the
+    log requests use C(sinceSeconds), which the kubelet applies against its own clock, to within a second), so
+    pods that were quiet before the start do not shorten the settle window. Pods that appear later and containers
+    that restart (the previous instance's log is read too) are included; no line is counted twice.
   - With O(source=probe) it waits O(settle_seconds), then execs into a matching pod (round robin over the running
     pods) and sends O(probe_requests) requests to O(url) in one C(sh -c) loop of C(curl -s), repeated until a
     decision is reached. Use it for fast stages; it needs C(sh) and C(curl) in the container.
@@ -278,7 +280,9 @@ pods:
   elements: str
   sample: ["frontend-6c64d7446-mmgpv"]
 boundary:
-  description: Samples stamped after this time (RFC 3339) counted; for O(source=probe) the end of the settle window.
+  description:
+    - Samples stamped after this time (RFC 3339, node clock) counted with O(source=logs); V(null) if no line was
+      read. For O(source=probe) the end of the settle window (controller clock).
   returned: always
   type: str
   sample: "2026-11-27T18:30:10.123456Z"

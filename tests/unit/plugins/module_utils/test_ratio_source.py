@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from fake_cluster import NS, FakeClock, FakeLogCluster, LogPod
+from fake_cluster import FakeClock, FakeLogCluster, LogPod
 
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
 from ansible_collections.meshlab.canary.plugins.module_utils.ratio_source import (
@@ -126,8 +126,9 @@ def test_every_line_counted_once_with_restart_and_new_pod(cri):
                settle_seconds=2)
     result = run(cluster, clock, p)
     assert result["method"] == "too-few-samples" and result["decision"] == "fail"
-    newest_at_start = clock.node_ns(start - 1)
-    truth = ground_truth(cluster, newest_at_start + 2 * NS, clock.node_ns())
+    # the newest line at start is at start - 1 s, so the boundary is start + 1 s; but lines before module
+    # start + settle (start + 2 s) never count either, and polls fall on whole seconds after the start
+    truth = ground_truth(cluster, clock.node_ns(start + 2) - 1, clock.node_ns())
     assert result["counts"] == {"1": truth[LINE.format("1")], "2": truth[LINE.format("2")]}
     assert result["pods"] == ["frontend-a", "frontend-b", "frontend-c"]
     assert any(read[2] for read in cluster.reads)
@@ -174,15 +175,31 @@ def test_zero_weight_version_seen_after_settle_fails():
     assert result["reason"].startswith("version 1 has weight 0 but got 1 of")
 
 
-def test_no_logs_at_start_uses_first_line_as_anchor():
+def test_quiet_pods_before_the_start_do_not_shorten_the_settle_window():
+    clock = FakeClock()
+    pod = LogPod("frontend-a")
+    pod.log(clock.node_ns(clock.t - 300), LINE.format("2"))  # the newest line is five minutes old
+    start = clock.t
+
+    def chooser(pod, t):
+        return LINE.format("1" if t < start + 9.5 else "2")  # old weights until shortly before the settle ends
+    cluster = FakeLogCluster(clock, [pod], steady(0.1, chooser, start + 0.05))
+    result = run(cluster, clock, params(expected={"1": 0, "2": 100}, settle_seconds=10))
+    assert result["decision"] == "pass", result["reason"]
+    assert result["counts"]["1"] == 0
+    assert all(read[1] is None or read[1] <= 600 for read in cluster.reads)
+
+
+def test_no_logs_at_start_counts_from_start_plus_settle():
     clock = FakeClock()
     start = clock.t
 
     def chooser(pod, t):
-        return LINE.format("3" if t < start + 8 + 5 else "2")  # pod starts logging at +8 s
-    cluster = FakeLogCluster(clock, [LogPod("frontend-a")], steady(0.1, chooser, start + 8))
+        return LINE.format("3" if t < start + 5 else "2")  # the pod starts logging at +2 s, settle ends at +5 s
+    cluster = FakeLogCluster(clock, [LogPod("frontend-a")], steady(0.1, chooser, start + 2))
     result = run(cluster, clock, params(expected={"1": 0, "2": 100}, settle_seconds=5))
     assert result["decision"] == "pass", result["reason"]
+    assert result["counts"] == {"1": 0, "2": 100}
 
 
 def test_selector_without_pods_and_unknown_container():

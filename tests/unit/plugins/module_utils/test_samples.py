@@ -136,10 +136,10 @@ def test_stream_tracker_respects_boundary():
     (T0, 10, [], T0 + 10 * NS),
     (T0, 0, [T0 + 5], T0),
     (None, 10, [], None),
-    (None, 10, [T0 + 7, T0 + 3], T0 + 3 + 10 * NS),
+    (None, 10, [T0 + 7, T0 + 3], T0 + 3 - 1),
 ])
 def test_boundary(newest, settle, seen, expected):
     boundary = Boundary(newest, settle)
     assert boundary.resolve(seen) == expected
     # once fixed it never moves
-    assert boundary.resolve([T0 + 999 * NS]) == (expected if expected is not None else T0 + 999 * NS + settle * NS)
+    assert boundary.resolve([T0 + 999 * NS]) == (expected if expected is not None else T0 + 999 * NS - 1)
