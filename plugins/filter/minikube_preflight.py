@@ -81,6 +81,11 @@ def normalise_probe(probe):
         if text:
             detail = text.splitlines()[-1].strip()
             break
+    if not usable and str(probe.get("msg", "")).startswith("Error executing command") and not probe.get("stderr"):
+        # ansible.builtin.command could not run the program at all (rc 2): it is not installed.
+        command = probe.get("cmd") or ""
+        program = command[0] if isinstance(command, list) and command else str(command).split(" ")[0]
+        detail = "%s not found" % (program or "command")
     if usable:
         detail = (str(probe.get("stdout") or "").strip().splitlines() or ["ok"])[0]
     return {"name": name, "usable": usable, "detail": detail or "exit code %s" % probe.get("rc")}

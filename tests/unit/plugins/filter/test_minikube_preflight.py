@@ -141,3 +141,10 @@ def test_registered_command_results_are_probes():
     ]
     result = preflight(_host(driver="auto", driver_probes=results[:2]), REQ)
     assert "podman ([Errno 2] No such file or directory: b'podman')" in result["problems"][0]
+
+
+def test_missing_program_is_named():
+    results = [{"__minikube_driver_name": "podman", "ansible_loop_var": "__minikube_driver_name", "rc": 2,
+                "cmd": "podman info", "msg": "Error executing command.", "stderr": "", "stdout": ""}]
+    result = preflight(_host(driver="podman", driver_probes=results), REQ)
+    assert result["problems"] == ["driver: minikube_driver is podman but it is not usable: podman not found."]
