@@ -175,7 +175,11 @@ def minikube_profile_plan(profiles, profile, desired, status=None, recreate=Fals
                 "message": "profile %s does not exist; it will be created" % profile}
 
     state = str(found.get("Status") or "Unknown")
-    running = _status_running(_load(status, "status"))
+    parsed_status = _load(status, "status")
+    running = _status_running(parsed_status)
+    if running is not None:
+        first = parsed_status[0] if isinstance(parsed_status, list) else parsed_status
+        state = "host %s, apiserver %s" % (first.get("Host", "?"), first.get("APIServer", "?"))
     if running is None:
         running = state in RUNNING_PROFILE_STATES
     drift = ["profile is listed as invalid by minikube"] if invalid else []
@@ -193,7 +197,7 @@ def minikube_profile_plan(profiles, profile, desired, status=None, recreate=Fals
     elif running:
         action, message = "none", "profile %s is running with the wanted settings" % profile
     else:
-        action, message = "start", "profile %s exists with the wanted settings but is %s; it will be started" % (
+        action, message = "start", "profile %s exists with the wanted settings but is not running (%s); it will be started" % (
             profile, state)
     return {"action": action, "exists": True, "running": bool(running), "status": state, "drift": drift,
             "message": message}

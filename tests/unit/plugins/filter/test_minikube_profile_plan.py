@@ -72,6 +72,7 @@ def test_status_json_wins_over_profile_list():
     stopped = json.dumps({"Name": "meshlab", "Host": "Stopped", "Kubelet": "Stopped", "APIServer": "Stopped"})
     result = plan(_list(_profile()), profile="meshlab", desired=DESIRED, status=stopped)
     assert result["action"] == "start"
+    assert "not running (host Stopped, apiserver Stopped)" in result["message"]
     running = [{"Name": "meshlab", "Host": "Running", "Kubelet": "Running", "APIServer": "Running"}]
     assert plan(_list(_profile(status="Stopped")), profile="meshlab", desired=DESIRED, status=running)["action"] == "none"
 
