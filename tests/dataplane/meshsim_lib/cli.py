@@ -194,17 +194,19 @@ def cmd_run(args):
             try:
                 objs = ctl.kube.list_all()
                 last_ok = now
+                ctl.api_error = None
             except Exception as exc:
                 if now - last_ok > args.api_timeout:
                     log.error("API unreachable for %.0fs (%s): exiting", now - last_ok, exc)
                     break
                 log.warning("API read failed: %s", exc)
-                time.sleep(args.poll_interval)
-                continue
-            try:
-                ctl.reconcile(objs)
-            except Exception:  # keep serving; the next poll retries
-                log.exception("reconcile failed")
+                ctl.api_error = str(exc)
+                objs = None
+            if objs is not None:
+                try:
+                    ctl.reconcile(objs)
+                except Exception:  # keep serving; the next poll retries
+                    log.exception("reconcile failed")
             if now - last_status >= 2.0:
                 ctl.write_status()
                 last_status = now

@@ -49,6 +49,7 @@ class Controller:
         self.router = proxy.Router(lambda: self.snapshot, switches, options.seed)
         self.server = None
         self.router_port = None
+        self.api_error = None
 
     # lifecycle ---------------------------------------------------------------------------
 
@@ -215,6 +216,7 @@ class Controller:
         return {
             "router": self.proxy_url,
             "namespace": self.namespace,
+            "api_error": self.api_error,
             "backends": {n: {"port": e[1].port, "alive": e[1].alive(), "run_dir": e[1].run_dir}
                          for n, e in sorted(self.backends.items())},
             "frontends": {n: {c: {"pid": p.proc.pid if p.proc else None, "restarts": p.restarts,
