@@ -2,7 +2,9 @@
 
 For each scenario: false-failure rate (correct routing), miss rate (share off by exactly the tolerance, half
 the stages above and half below), average samples (ASN) in both cases, the 95th/99th percentile of samples,
-how many stages hit max_samples (Wilson fallback), and the fixed-size binomial test with the same alpha/beta.
+how many stages hit max_samples (Wilson fallback) and how many of those failed as inconclusive, and the
+fixed-size binomial test with the same alpha/beta. ``--max-samples 600`` shows a slow source (about one request
+per second for the default 600 s timeout).
 
     python bench/ratio_asn.py                 # 2,000 + 2,000 stages per scenario
     python bench/ratio_asn.py --stages 500    # quicker
@@ -46,8 +48,8 @@ def stage(rnd, p0, share, tol, alpha, beta, min_samples, max_samples):
                       min_samples=min_samples, max_samples=max_samples)
     while verdict.decision() is None and not verdict.full():
         verdict.add("2" if rnd.random() < share else "1")
-    decision, method, _reason = verdict.finish("in simulation", "max_samples")
-    return decision, verdict.n, method
+    decision, method, reason = verdict.finish("in simulation", "max_samples")
+    return decision, verdict.n, method + ("-inconclusive" if "inconclusive" in reason else "")
 
 
 def pct(values, q):
@@ -69,7 +71,7 @@ def main():
     print("traffic_ratio decision rule, {0} correct + {0} off-by-tolerance stages per row, seed {1}, "
           "min_samples {2}, max_samples {3}".format(args.stages, args.seed, args.min_samples, args.max_samples))
     head = ("p0", "tol", "alpha", "beta", "false-fail", "miss", "ASN ok", "ASN off", "p95 ok", "p99 ok",
-            "wilson", "fixed n", "ASN/fixed", "sec")
+            "wilson", "inconclusive", "fixed n", "ASN/fixed", "sec")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for p0, tol, alpha, beta in SCENARIOS:
@@ -84,12 +86,13 @@ def main():
         miss = sum(s[0] == "pass" for s in off) / len(off)
         asn_ok = sum(s[1] for s in ok) / len(ok)
         asn_off = sum(s[1] for s in off) / len(off)
-        wilson = sum(s[2] == "wilson" for s in ok + off)
+        wilson = sum(s[2].startswith("wilson") for s in ok + off)
+        inconclusive = sum(s[2] == "wilson-inconclusive" for s in ok + off)
         fixed = fixed_sample_size(p0, tol, alpha, beta)
         row = ("{0:g}".format(p0), "{0:g}".format(tol), "{0:g}".format(alpha), "{0:g}".format(beta),
                "{0:.4f}".format(false_fail), "{0:.4f}".format(miss), "{0:.0f}".format(asn_ok),
                "{0:.0f}".format(asn_off), str(pct([s[1] for s in ok], 0.95)), str(pct([s[1] for s in ok], 0.99)),
-               str(wilson), str(fixed), "{0:.2f}".format(asn_ok / fixed), "{0:.1f}".format(time.time() - started))
+               str(wilson), str(inconclusive), str(fixed), "{0:.2f}".format(asn_ok / fixed), "{0:.1f}".format(time.time() - started))
         print("| " + " | ".join(row) + " |")
         sys.stdout.flush()
 

@@ -50,6 +50,11 @@ def utc_now():
 def choose_version(api, served, requested=None):
     """The API version to use, from the versions the cluster serves for the kind."""
     info = API[api]
+    if requested and "/" in requested:  # also accept the full apiVersion, e.g. split.smi-spec.io/v1alpha3
+        group, _sep, requested = requested.partition("/")
+        if group != info["group"]:
+            raise CanaryError("api_version {0}/{1} is not in the API group {2} of {3}".format(
+                group, requested, info["group"], info["kind"]))
     if not served:
         raise CanaryError("{0} {1} is not served by this cluster: {2}".format(info["kind"], info["group"], info["hint"]))
     if requested:

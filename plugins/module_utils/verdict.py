@@ -18,8 +18,9 @@ Decision rule (also in the module documentation):
   max(min_samples, n0) where n0 = ceil(ln beta / ln(1 - tol)) applies when the exact-zero rule carries
   the guarantee (a zero-weight version exists, or only one version has weight). Fail as soon as one side
   rejects H0 or one forbidden sample arrives.
-* Truncation (max_samples or timeout, with enough samples): Wilson score interval at 1 - alpha / m for each
-  tested version that is still undecided; p0 outside it fails, otherwise pass. Too few samples fail.
+* Truncation (max_samples or timeout, with enough samples), for each tested version still undecided: fail if p0
+  lies outside the Wilson interval at 1 - alpha / m; pass if the Wilson interval at 1 - beta lies within
+  p0 +/- tol on the open sides; otherwise fail as inconclusive. Too few samples fail.
 * The error rate (non-matching lines / all counted lines) above max_error_rate fails the stage.
 """
 
@@ -281,22 +282,40 @@ class Verdict(object):
             self.expected_text(), _fmt(self.tolerance), self.n, where, self._shares_text())
 
     def _wilson(self, where, truncated_by):
+        """Decision at truncation, per tested version whose sequential test is still open.
+
+        Fail if p0 lies outside the Wilson interval at 1 - alpha / m (evidence of misrouting). Pass only if the
+        Wilson interval at 1 - beta (each tail beta / 2, an equivalence test that leaves half of the beta budget to
+        the sequential test) lies within p0 +/- tolerance on every side that is still open. Otherwise the data
+        cannot tell: fail as inconclusive, because passing an unverified split would break the beta promise.
+        """
         m = max(1, len(self.tested))
-        conf = 1.0 - self.alpha / m
-        outside = []
+        conf_fail = 1.0 - self.alpha / m
+        conf_pass = 1.0 - self.beta
+        misrouted, unsure, fine = [], [], []
         for version in self.tested:
-            if all(side.state == "accept" for side in self.sides[version]):
+            open_sides = [side for side in self.sides[version] if side.state != "accept"]
+            if not open_sides:
                 continue
-            low, high = wilson(self.counts.get(version, 0), self.n, conf)
-            p0 = self.expected[version]
+            hits, p0 = self.counts.get(version, 0), self.expected[version]
+            low, high = wilson(hits, self.n, conf_fail)
             if not low <= p0 <= high:
-                outside.append("v{0} expected {1:.3f} outside [{2:.3f}, {3:.3f}]".format(version, p0, low, high))
-        head = "sequential test undecided at {0} after {1} samples {2}; decided by the {3:g}% Wilson interval".format(
-            truncated_by, self.n, where, round(conf * 100, 4))
-        if outside:
-            return "fail", "wilson", "{0}: {1}".format(head, "; ".join(outside))
-        return "pass", "wilson", "{0}: expected shares inside ({1}); the beta guarantee does not hold".format(
-            head, self._shares_text())
+                misrouted.append("v{0} expected {1:.3f} outside the {2:g}% interval [{3:.3f}, {4:.3f}]".format(
+                    version, p0, _pct(conf_fail), low, high))
+                continue
+            low, high = wilson(hits, self.n, conf_pass)
+            within = all((high < side.p1) if side.p1 > p0 else (low > side.p1) for side in open_sides)
+            text = "v{0} {1:g}% interval [{2:.3f}, {3:.3f}] {4} {5:.3f} +/- {6:g}".format(
+                version, _pct(conf_pass), low, high, "within" if within else "not within", p0, self.tolerance)
+            (fine if within else unsure).append(text)
+        head = "sequential test undecided at {0} after {1} samples {2}; decided by Wilson intervals".format(
+            truncated_by, self.n, where)
+        if misrouted:
+            return "fail", "wilson", "{0}: {1}".format(head, "; ".join(misrouted))
+        if unsure:
+            return "fail", "wilson", ("{0}: inconclusive, {1}; collect more samples (raise timeout or max_samples, "
+                                      "or send more requests) or loosen tolerance/beta").format(head, "; ".join(unsure))
+        return "pass", "wilson", "{0}: {1}".format(head, "; ".join(fine))
 
     def summary(self):
         return dict(
@@ -312,6 +331,10 @@ class Verdict(object):
 
 def _fmt(number):
     return "{0:g}".format(number)
+
+
+def _pct(confidence):
+    return round(confidence * 100, 4)
 
 
 def _version_key(version):

@@ -79,7 +79,8 @@ options:
     default: smi
   api_version:
     description:
-      - Version of the API group to write, for example V(v1alpha3) for SMI or V(v1) for the Gateway API.
+      - Version of the API group to write, for example V(v1alpha3) for SMI or V(v1) for the Gateway API
+        (V(split.smi-spec.io/v1alpha3) is accepted too).
       - When omitted, the newest version that the cluster serves is used.
     type: str
   gateway:

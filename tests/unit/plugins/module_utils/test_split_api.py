@@ -45,6 +45,7 @@ def run(cluster, p, check=False, diff=False, clock=None):
     ("smi", ["v1alpha1", "v1alpha2"], "v1alpha1", "v1alpha1"),
     ("gateway", ["v1beta1", "v1"], None, "v1"),
     ("gateway", ["v1beta1"], None, "v1beta1"),
+    ("smi", ["v1alpha2", "v1alpha3"], "split.smi-spec.io/v1alpha2", "v1alpha2"),
 ])
 def test_choose_version(api, served, requested, expected):
     assert choose_version(api, served, requested) == expected
@@ -60,6 +61,9 @@ def test_choose_version_errors():
     with pytest.raises(CanaryError) as err:
         choose_version("gateway", [])
     assert "HTTPRoute gateway.networking.k8s.io is not served" in str(err.value)
+    with pytest.raises(CanaryError) as err:
+        choose_version("smi", ["v1alpha3"], "gateway.networking.k8s.io/v1")
+    assert "is not in the API group split.smi-spec.io of TrafficSplit" in str(err.value)
 
 
 def test_smi_create_update_idempotent_and_diff():

@@ -168,16 +168,33 @@ def test_too_few_samples_message():
     assert reason == "collected 12 of at least 100 samples in 60 s from 1 pod"
 
 
-def test_truncation_decides_by_wilson_and_says_so():
-    verdict = Verdict({"1": 50, "2": 50}, min_samples=50, max_samples=200)
-    for i in range(200):
+def alternate(verdict, n):
+    for i in range(n):
         verdict.add("1" if i % 2 else "2")
+
+
+def test_truncation_passes_when_the_interval_is_within_tolerance():
+    # exactly 50/50; with tolerance 0.1 both sequential tests are still open after 200 samples (LLR -4.1);
+    # 99% Wilson half-width at n = 200: 2.5758 * sqrt(0.25/200 + 2.5758^2/160000) / (1 + 2.5758^2/200) = 0.0896
+    verdict = Verdict({"1": 50, "2": 50}, tolerance=0.1, min_samples=50, max_samples=200)
+    alternate(verdict, 200)
     assert verdict.decision() is None and verdict.full()
     decision, method, reason = verdict.finish(WHERE, "max_samples 200")
     assert (decision, method) == ("pass", "wilson")
-    assert "undecided at max_samples 200 after 200 samples" in reason and "99% Wilson interval" in reason
-    assert "the beta guarantee does not hold" in reason
+    assert reason == ("sequential test undecided at max_samples 200 after 200 samples in 60 s from 1 pod; decided "
+                      "by Wilson intervals: v1 99% interval [0.410, 0.590] within 0.500 +/- 0.1")
 
+
+def test_truncation_with_too_few_samples_is_inconclusive_and_fails():
+    verdict = Verdict({"1": 50, "2": 50}, tolerance=0.1, min_samples=50, max_samples=60)
+    alternate(verdict, 60)
+    decision, method, reason = verdict.finish(WHERE, "max_samples 60")
+    assert (decision, method) == ("fail", "wilson")
+    assert "inconclusive, v1 99% interval [0.342, 0.658] not within 0.500 +/- 0.1" in reason
+    assert "collect more samples" in reason
+
+
+def test_truncation_fails_when_p0_is_outside_the_interval():
     # v1 share 0.8 against p0 0.5; with tolerance 0.45 the upper SPRT (H1 0.95) is still open after 60 samples
     skewed = Verdict({"1": 50, "2": 50}, min_samples=50, max_samples=60, tolerance=0.45)
     for i in range(60):
@@ -185,7 +202,7 @@ def test_truncation_decides_by_wilson_and_says_so():
     assert skewed.decision() is None
     decision, method, reason = skewed.finish(WHERE, "max_samples 60")
     assert (decision, method) == ("fail", "wilson")
-    assert "v1 expected 0.500 outside" in reason
+    assert "v1 expected 0.500 outside the 99% interval" in reason
 
 
 def test_error_rate_fails_a_passing_stage():
@@ -292,3 +309,20 @@ def test_calibration_three_versions_bonferroni():
     print("\nthree versions 70/20/10, tolerance 0.1, alpha 0.05: false-failure rate {0:.4f}, average samples "
           "{1:.0f}".format(rate, total / stages))
     assert rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / stages)
+
+
+def test_calibration_truncated_stages_rarely_pass_a_misroute():
+    """With a sample cap far below what the sequential test needs (600 at 90/10, about one request per second for
+    ten minutes), stages are often decided by the Wilson fallback: misrouted ones must still rarely pass."""
+    rnd = random.Random(600)
+    expected = {"1": 90, "2": 10}
+    kw = dict(tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=600)
+    stages = 1000
+    off = [run_stage(rnd, expected, 0.15, **kw) for _i in range(stages // 2)]
+    off += [run_stage(rnd, expected, 0.05, **kw) for _i in range(stages // 2)]
+    miss = sum(stage[0] == "pass" for stage in off) / stages
+    truncated = sum(stage[2] == "wilson" for stage in off)
+    print("\ncapped at 600 samples: miss rate {0:.4f} (beta 0.01), {1} of {2} off-by-tolerance stages truncated".format(
+        miss, truncated, stages))
+    assert truncated > stages // 10  # the fallback really was exercised
+    assert miss <= 0.01 + 3 * math.sqrt(0.01 * 0.99 / stages)
