@@ -123,7 +123,7 @@ def select_pods(cluster, namespace, selector, container, first=False):
 
 
 class _Collector(object):
-    """Shared bookkeeping of both sources: counts lines into the verdict, remembers pods and examples."""
+    """Shared bookkeeping of both sources: counts lines into the verdict, remembers pods read and examples."""
 
     def __init__(self, verdict, regex):
         self.verdict = verdict
@@ -131,12 +131,11 @@ class _Collector(object):
         self.pods = set()
         self.examples = []
 
-    def feed(self, text, pod):
+    def feed(self, text):
         """Classify one line; return True once the verdict has a decision."""
         kind, version = classify(text, self.regex)
         if kind == "blank":
             return False
-        self.pods.add(pod)
         if kind == "error":
             self.verdict.add_error()
             if len(self.examples) < ERROR_EXAMPLES:
@@ -235,8 +234,9 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
                                         previous=previous)
 
             texts = list(pool.map(read, reads))
-            for stream, _pod, _prev in reads:
+            for stream, pod_name, _prev in reads:
                 last_read[stream] = now
+                collector.pods.add(pod_name)
             parsed = [(stream, pod_name, parse_log(text)) for (stream, pod_name, _prev), text in zip(reads, texts)]
             boundary.resolve([line[0] for item in parsed for line in item[2]])
             fresh = []
@@ -244,8 +244,8 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
                 for ts, text in tracker.new_lines(stream, lines, boundary.value):
                     fresh.append((ts, pod_name, text))
             fresh.sort(key=lambda item: item[0])
-            for _ts, pod_name, text in fresh:
-                if collector.feed(text, pod_name):
+            for _ts, _pod, text in fresh:
+                if collector.feed(text):
                     break
             elapsed = clock() - start
             if collector.done() or elapsed >= timeout:
@@ -288,11 +288,12 @@ def measure_probe(cluster, params, verdict, regex, clock=time.monotonic, sleep=t
         turn += 1
         budget = params["probe_requests"] * (params["probe_request_timeout"] + 1) + 30
         out, err, code = cluster.exec_sh(pod_name, namespace, container, script, timeout=min(remaining, budget))
+        collector.pods.add(pod_name)
         if code not in (0, None):
             raise CanaryError("the probe in pod {0} (container {1}) exited with code {2}: {3}".format(
                 pod_name, container, code, (err or out or "").strip()[:300] or "no output"))
         for line in (out or "").splitlines():
-            if collector.feed(line, pod_name):
+            if collector.feed(line):
                 break
         if code is None:  # the exec was cut at the timeout: keep what arrived, then decide
             break

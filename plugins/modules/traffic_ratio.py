@@ -277,7 +277,7 @@ method:
   type: str
   sample: sprt
 pods:
-  description: Names of the pods that samples were read from.
+  description: Names of the pods whose logs were read (O(source=logs)) or in which the probe ran (O(source=probe)).
   returned: always
   type: list
   elements: str

@@ -105,7 +105,7 @@ def test_ratio_failure_carries_the_result_fields(capsys):
             mock.patch.object(traffic_ratio, "measure_ratio", side_effect=measure):
         result = run_module(traffic_ratio, args, capsys, check=True)
     assert result["failed"] is True and result["changed"] is False
-    assert result["msg"] == "collected 0 of at least 100 samples in 20 s from 0 pods"
+    assert result["msg"] == "collected 0 of at least 100 samples in 20 s from 1 pod"
     for key in ("counts", "shares", "intervals", "errors", "error_rate", "samples", "duration", "decision",
                 "reason", "method", "pods", "boundary"):
         assert key in result, key
