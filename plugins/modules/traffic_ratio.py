@@ -182,6 +182,9 @@ notes:
   - A rejected split, too many errors or too few samples fail the task, with the same return values as a success,
     so that a C(rescue) block can record them from C(ansible_failed_result).
   - Nothing is written to the cluster. O(source=probe) runs C(curl) inside a pod, which sends requests.
+  - With O(source=logs), lines a pod logged after the last poll are missed if the pod is deleted before the next
+    poll, and only the latest previous instance of a container is read when it restarted more than once between
+    two polls. Keep O(poll_interval) short where pods churn.
 seealso:
   - module: meshlab.canary.traffic_split
   - module: kubernetes.core.k8s_log

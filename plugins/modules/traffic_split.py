@@ -183,7 +183,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 weights:
-  description: The weights in force after the task, per backend Service (empty after O(state=absent)).
+  description:
+    - The weights in force after the task, per backend Service (empty after O(state=absent)).
+    - For a C(v1alpha1) TrafficSplit these are the shares written as quantities (C(900m) reads as V(0.9)).
   returned: always
   type: dict
   sample: {"backend-v1": 90, "backend-v2": 10}
