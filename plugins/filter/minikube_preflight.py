@@ -84,7 +84,7 @@ def normalise_probe(probe):
     if not usable and str(probe.get("msg", "")).startswith("Error executing command") and not probe.get("stderr"):
         # ansible.builtin.command could not run the program at all (rc 2): it is not installed.
         command = probe.get("cmd") or ""
-        program = command[0] if isinstance(command, list) and command else str(command).split(" ")[0]
+        program = command[0] if isinstance(command, list) and command else str(command).split(" ", 1)[0]
         detail = "%s not found" % (program or "command")
     if usable:
         detail = (str(probe.get("stdout") or "").strip().splitlines() or ["ok"])[0]
