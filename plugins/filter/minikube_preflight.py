@@ -155,20 +155,21 @@ def minikube_preflight(host, requirements):
             detail = match[0].get("detail") if match else "not probed"
             others = [name for name in usable if name != requested]
             hint = (" Usable instead: %s (set minikube_driver)." % ", ".join(others)) if others else ""
-            detail = (detail or "not usable").rstrip(".")
-            problems.append("driver: minikube_driver is %s but it is not usable: %s.%s" % (requested, detail, hint))
+            detail = (detail or "not usable").strip()
+            stop = "" if detail[-1:] in (".", "?", "!") else "."
+            problems.append("driver: minikube_driver is %s but it is not usable: %s%s%s" % (requested, detail, stop, hint))
 
     for tool in host.get("tools") or []:
         name = tool.get("name")
         found, version, wanted = tool.get("found"), tool.get("version") or "", tool.get("wanted") or ""
         if found and (not wanted or version == wanted):
             continue
+        shown = ("found %s" % version) if version else "found (version not checked)"
         if tool.get("installable"):
-            notes.append("%s: %s; %s will be installed" % (
-                name, "found %s" % version if found else "not found", wanted or "it"))
+            notes.append("%s: %s; %s will be installed" % (name, shown if found else "not found", wanted or "it"))
             continue
         if found:
-            notes.append("%s: found %s, pinned %s; installation is off, so the found one is used" % (name, version, wanted))
+            notes.append("%s: %s, pinned %s; installation is off, so the found one is used" % (name, shown, wanted))
             continue
         problems.append("%s: not found and not installable here (installation switched off or platform unsupported); "
                         "install %s or enable its installation in the minikube role" % (name, name))

@@ -148,3 +148,20 @@ def test_missing_program_is_named():
                 "cmd": "podman info", "msg": "Error executing command.", "stderr": "", "stdout": ""}]
     result = preflight(_host(driver="podman", driver_probes=results), REQ)
     assert result["problems"] == ["driver: minikube_driver is podman but it is not usable: podman not found."]
+
+
+def test_found_tool_of_unknown_version():
+    tools = [{"name": "helm", "found": True, "version": "", "wanted": "v3.19.3", "installable": True},
+             {"name": "kubectl", "found": True, "version": "", "wanted": "", "installable": True}]
+    result = preflight(_host(tools=tools), REQ)
+    assert result["ok"] is True
+    assert result["notes"] == ["helm: found (version not checked); v3.19.3 will be installed"]
+    tools[0]["installable"] = False
+    assert preflight(_host(tools=tools), REQ)["notes"] == [
+        "helm: found (version not checked), pinned v3.19.3; installation is off, so the found one is used"]
+
+
+def test_daemon_message_punctuation_kept_once():
+    probes = [{"name": "docker", "usable": False, "detail": "Cannot connect. Is the docker daemon running?"}]
+    assert preflight(_host(driver_probes=probes), REQ)["problems"] == [
+        "driver: minikube_driver is docker but it is not usable: Cannot connect. Is the docker daemon running?"]
