@@ -234,3 +234,25 @@ def test_0_100_no_v1_after_settle(lab):
     versions = lab.versions_after(applied + datetime.timedelta(seconds=SETTLE), 100)[0]
     print("0/100: %d responses, v1 %d" % (len(versions), versions.count("1")))
     assert len(versions) >= 100 and versions.count("1") == 0, versions.count("1")
+
+
+def test_http_route_is_accepted_and_followed(lab):
+    lab.custom.delete_namespaced_custom_object("split.smi-spec.io", "v1alpha3", lab.ns, "trafficsplits", "backend-ts")
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "backend-route"},
+             "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "backend-svc", "port": 80}],
+                      "rules": [{"backendRefs": [{"name": "backend-v1", "port": 80, "weight": 100},
+                                                 {"name": "backend-v2", "port": 80, "weight": 0}]}]}}
+    lab.custom.create_namespaced_custom_object("gateway.networking.k8s.io", "v1", lab.ns, "httproutes", route)
+    applied = datetime.datetime.now(datetime.timezone.utc)
+    deadline = time.monotonic() + 30
+    conds = {}
+    while time.monotonic() < deadline and conds.get("Accepted") != "True":
+        obj = lab.custom.get_namespaced_custom_object("gateway.networking.k8s.io", "v1", lab.ns, "httproutes",
+                                                      "backend-route")
+        parents = (obj.get("status") or {}).get("parents") or []
+        conds = {c["type"]: c["status"] for p in parents for c in p.get("conditions") or []}
+        time.sleep(0.5)
+    assert conds == {"Accepted": "True", "ResolvedRefs": "True"}
+    versions = lab.versions_after(applied + datetime.timedelta(seconds=SETTLE), 100)[0]
+    print("HTTPRoute 100/0: %d responses, v2 %d" % (len(versions), versions.count("2")))
+    assert len(versions) >= 100 and versions.count("2") == 0

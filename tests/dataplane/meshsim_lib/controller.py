@@ -5,7 +5,7 @@ import logging
 import os
 import time
 
-from . import faults, podspec, procs, proxy, routing
+from . import faults, podspec, procs, proxy, routestatus, routing
 
 LOG = logging.getLogger("meshsim")
 
@@ -79,9 +79,22 @@ class Controller:
         by_name = {_meta(p)["name"]: p for p in pods}
         self._reconcile_backends(by_name)
         self._reconcile_frontends(by_name)
+        self._reconcile_route_status(objs)
         ports = {name: entry[1].port for name, entry in self.backends.items() if entry[1].alive()}
         self.snapshot = routing.Snapshot(self.namespace, objs["services"], pods, objs["splits"], objs["routes"],
                                          ports)
+
+    def _reconcile_route_status(self, objs):
+        names = set(_meta(s)["name"] for s in objs["services"])
+        for route in objs["routes"]:
+            parents = routestatus.desired_parents(route, names, procs.rfc3339_now())
+            if not routestatus.needs_update(route, parents):
+                continue
+            try:
+                self.kube.write_route_status(route, parents)
+                LOG.info("HTTPRoute %s: status written for Service parents", _meta(route)["name"])
+            except Exception as exc:  # a concurrent write: next poll retries
+                LOG.warning("HTTPRoute %s: status not written: %s", _meta(route)["name"], exc)
 
     def _is(self, pod, selector):
         return routing.selector_matches(selector, _meta(pod).get("labels"))

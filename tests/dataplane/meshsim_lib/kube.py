@@ -78,6 +78,17 @@ class Kube:
                 "status": {"containerStatuses": statuses}}
         self.core.patch_namespaced_pod_status(pod_name, self.namespace, body, _request_timeout=TIMEOUT)
 
+    def write_route_status(self, route, parents):
+        """Replace an HTTPRoute's ``status.parents`` (optimistic: fails on a concurrent change)."""
+        group, version, plural = HTTP_ROUTE
+        body = {"apiVersion": "%s/%s" % (group, version), "kind": "HTTPRoute",
+                "metadata": {"name": route["metadata"]["name"], "namespace": self.namespace,
+                             "resourceVersion": route["metadata"]["resourceVersion"]},
+                "spec": route["spec"], "status": {"parents": parents}}
+        self.custom.replace_namespaced_custom_object_status(group, version, self.namespace, plural,
+                                                             route["metadata"]["name"], body,
+                                                             _request_timeout=TIMEOUT)
+
     # kwok Logs / Exec -----------------------------------------------------------------
 
     def detect_kwok(self):

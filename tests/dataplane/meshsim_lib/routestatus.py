@@ -1,0 +1,57 @@
+"""HTTPRoute status for Service parents, written the way a mesh's controller would (GAMMA).
+
+A real mesh accepts an HTTPRoute whose ``parentRefs`` name a Service by adding a
+``status.parents`` entry with ``Accepted`` and ``ResolvedRefs`` conditions. On
+the local cluster the stand-in does it, so clients that wait for ``Accepted``
+(the collection's ``traffic_split`` with ``api: gateway``) see the same thing.
+Pure functions; the controller writes the result.
+"""
+
+CONTROLLER_NAME = "meshsim.test/mesh-stand-in"
+
+
+def _service_parents(route):
+    return [p for p in (route.get("spec") or {}).get("parentRefs") or []
+            if p.get("kind") == "Service" and p.get("group", "") in ("", "core")]
+
+
+def _condition(ctype, ok, reason, message, generation, previous, now):
+    status = "True" if ok else "False"
+    old = {c.get("type"): c for c in previous}.get(ctype) or {}
+    same = old.get("status") == status and old.get("reason") == reason
+    return {"type": ctype, "status": status, "reason": reason, "message": message,
+            "observedGeneration": generation,
+            "lastTransitionTime": old.get("lastTransitionTime") if same and old.get("lastTransitionTime") else now}
+
+
+def desired_parents(route, service_names, now):
+    """The route's ``status.parents``: other controllers' entries kept, the stand-in's recomputed."""
+    generation = (route.get("metadata") or {}).get("generation") or 0
+    current = (route.get("status") or {}).get("parents") or []
+    mine = {}
+    for entry in current:
+        if entry.get("controllerName") == CONTROLLER_NAME:
+            ref = entry.get("parentRef") or {}
+            mine[(ref.get("name"), ref.get("port"))] = entry.get("conditions") or []
+    out = [e for e in current if e.get("controllerName") != CONTROLLER_NAME]
+    backends = [ref.get("name") for rule in (route.get("spec") or {}).get("rules") or []
+                for ref in rule.get("backendRefs") or [] if ref.get("kind", "Service") == "Service"]
+    missing = sorted(set(b for b in backends if b not in service_names))
+    for parent in _service_parents(route):
+        previous = mine.get((parent.get("name"), parent.get("port")), [])
+        found = parent.get("name") in service_names
+        accepted = _condition("Accepted", found, "Accepted" if found else "NoMatchingParent",
+                              "accepted by the loopback mesh stand-in" if found
+                              else "Service %s not found" % parent.get("name"), generation, previous, now)
+        resolved = _condition("ResolvedRefs", not missing, "ResolvedRefs" if not missing else "BackendNotFound",
+                              "all backendRefs resolved" if not missing
+                              else "Service(s) not found: %s" % ", ".join(missing), generation, previous, now)
+        ref = {"group": "", "kind": "Service", "name": parent.get("name")}
+        if parent.get("port") is not None:
+            ref["port"] = parent["port"]
+        out.append({"parentRef": ref, "controllerName": CONTROLLER_NAME, "conditions": [accepted, resolved]})
+    return out
+
+
+def needs_update(route, parents):
+    return ((route.get("status") or {}).get("parents") or []) != parents
