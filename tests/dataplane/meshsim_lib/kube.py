@@ -85,9 +85,8 @@ class Kube:
                 "metadata": {"name": route["metadata"]["name"], "namespace": self.namespace,
                              "resourceVersion": route["metadata"]["resourceVersion"]},
                 "spec": route["spec"], "status": {"parents": parents}}
-        self.custom.replace_namespaced_custom_object_status(group, version, self.namespace, plural,
-                                                             route["metadata"]["name"], body,
-                                                             _request_timeout=TIMEOUT)
+        self.custom.replace_namespaced_custom_object_status(
+            group, version, self.namespace, plural, route["metadata"]["name"], body, _request_timeout=TIMEOUT)
 
     # kwok Logs / Exec -----------------------------------------------------------------
 
