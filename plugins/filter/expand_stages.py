@@ -23,7 +23,9 @@ description:
     with a message naming the offending entry.
 options:
   _input:
-    description: List of canary shares, or a mapping with C(step), C(max) and optional C(promote) (default true).
+    description:
+      - List of canary shares, or a mapping with C(step), C(max) and optional C(promote) (default true).
+      - A string is accepted as JSON (V([5, 50, 100])) or comma-separated (V(5,50,100)), as C(-e key=value) passes it.
     type: raw
     required: true
   stable_service:
@@ -64,6 +66,8 @@ _value:
   type: list
   elements: dict
 """
+
+import json
 
 from ansible.errors import AnsibleFilterError
 
@@ -135,6 +139,16 @@ def expand_stages(stages, stable_service, canary_service, stable_version="1", ca
         raise AnsibleFilterError(
             "expand_stages: stable_version and canary_version are both %r; they must differ" % stable_version)
 
+    if isinstance(stages, str):
+        # `-e canary_stages=[5,50,100]` or `-e canary_stages=5,50,100` arrive as strings.
+        text = stages.strip()
+        if text.startswith(("[", "{")):
+            try:
+                stages = json.loads(text)
+            except ValueError as exc:
+                raise AnsibleFilterError("%s: %r is not valid JSON (%s); write e.g. [10, 80, 100]" % (_FIELD, stages, exc))
+        else:
+            stages = text.split(",") if text else []
     if isinstance(stages, dict):
         shares = _linear(stages)
     elif isinstance(stages, (list, tuple)):

@@ -56,7 +56,10 @@ def test_linear_form(spec, expected):
         ([12.5], "whole numbers"),
         (["ten"], "not a whole number"),
         ([None], "type NoneType"),
-        ("10,80,100", "expected a list"),
+        (42, "expected a list"),
+        ("[10, 80", "not valid JSON"),
+        ("10,,100", "not a whole number"),
+        ("", "empty"),
         ({"step": 0, "max": 50}, "step is 0"),
         ({"step": 30, "max": 20}, "below step"),
         ({"max": 50}, "needs 'step'"),
@@ -83,3 +86,12 @@ def test_same_version_twice_rejected():
 
 def test_filter_is_registered():
     assert mod.FilterModule().filters()["expand_stages"] is expand
+
+
+@pytest.mark.parametrize("text", ["[5, 50, 100]", "5,50,100", " 5, 50 ,100 "])
+def test_string_forms_from_extra_vars(text):
+    assert [s["canary_weight"] for s in expand(text, "a", "b")] == [5, 50, 100]
+
+
+def test_json_mapping_string():
+    assert [s["canary_weight"] for s in expand('{"step": 50, "max": 100}', "a", "b")] == [50, 100]
