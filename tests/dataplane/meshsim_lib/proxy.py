@@ -63,6 +63,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "meshsim-standin"
+    timeout = 30  # seconds an idle keep-alive connection may hold a handler thread
 
     def log_message(self, format, *args):
         LOG.debug("%s %s", self.address_string(), format % args)
