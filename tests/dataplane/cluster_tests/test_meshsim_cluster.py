@@ -8,6 +8,7 @@ and ``kubectl exec`` (served by kwok from meshsim's files and processes).
 """
 
 import datetime
+import json
 import math
 import os
 import re
@@ -235,6 +236,31 @@ def test_0_100_no_v1_after_settle(lab):
     print("0/100: %d responses, v1 %d" % (len(versions), versions.count("1")))
     assert len(versions) >= 100 and versions.count("1") == 0, versions.count("1")
 
+
+def test_rollout_replaces_the_backend_process(lab):
+    old = [p.metadata.name for p in lab.running_pods("app=backend,version=2")]
+    patch = {"spec": {"template": {"metadata": {"annotations": {"meshsim.test/rollout": "1"}}}}}
+    lab.apps.patch_namespaced_deployment("backend-v2", lab.ns, patch)
+    deadline = time.monotonic() + 90
+    new = []
+    while time.monotonic() < deadline:
+        pods = lab.core.list_namespaced_pod(lab.ns, label_selector="app=backend,version=2").items
+        new = [p.metadata.name for p in pods if p.metadata.name not in old and p.status.phase == "Running"]
+        if new and len(pods) == 1:
+            break
+        time.sleep(1)
+    assert len(new) == 1, "rollout did not finish: %s" % [p.metadata.name for p in pods]
+    backends = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (new[0] not in backends or set(old) & set(backends)):
+        time.sleep(1)
+        with open(os.path.join(lab.state_dir, "status.json"), encoding="utf-8") as fh:
+            backends = json.load(fh)["backends"]
+    print("rollout: backend-v2 pod %s -> %s; meshsim backends %s" % (old, new, sorted(backends)))
+    assert new[0] in backends and not set(old) & set(backends)
+    script = "for i in $(seq 20); do curl -s http://backend-svc/; echo; done"
+    out = _kubectl("exec", "-n", lab.ns, lab.frontend(), "-c", "frontend", "--", "sh", "-c", script).stdout
+    assert VERSION.findall(out) == ["2"] * 20, out[-300:]
 
 def test_http_route_is_accepted_and_followed(lab):
     lab.custom.delete_namespaced_custom_object("split.smi-spec.io", "v1alpha3", lab.ns, "trafficsplits", "backend-ts")
