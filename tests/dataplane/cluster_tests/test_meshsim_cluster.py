@@ -262,6 +262,7 @@ def test_rollout_replaces_the_backend_process(lab):
     out = _kubectl("exec", "-n", lab.ns, lab.frontend(), "-c", "frontend", "--", "sh", "-c", script).stdout
     assert VERSION.findall(out) == ["2"] * 20, out[-300:]
 
+
 def test_http_route_is_accepted_and_followed(lab):
     lab.custom.delete_namespaced_custom_object("split.smi-spec.io", "v1alpha3", lab.ns, "trafficsplits", "backend-ts")
     route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "backend-route"},
