@@ -24,6 +24,16 @@ cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 mkdir -p "$(dirname "$cache")"
 cp "$repo/tests/sanity/get_pip_seed.py" "$cache"
 
+# The shellcheck sanity test is silently skipped without the program: install it (CI runs as root).
+if ! command -v shellcheck >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+  else
+    echo "sanity: shellcheck is required (apt-get install shellcheck)" >&2
+    exit 1
+  fi
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/meshlab/canary"
@@ -37,4 +47,14 @@ ln -s "$kc" "$work/ansible_collections/kubernetes/core"
 
 cd "$dest"
 git init -q && git add -A >/dev/null   # ansible-test sanity uses git to list files
-ansible-test sanity --python "$pyver" --local --color no "$@"
+log="$work/sanity.log"
+set +e
+ansible-test sanity --python "$pyver" --local --color no "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# Zero skips: a sanity test that did not run because something was missing is a failure.
+if grep -E "WARNING: (Required program|Skipping)" "$log"; then
+  echo "sanity: some sanity tests were skipped (see above)" >&2
+  exit 1
+fi
+exit "$rc"
