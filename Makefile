@@ -67,7 +67,10 @@ build: setup
 changelog: setup
 	antsibull-changelog lint
 
+# Everything that needs the registries (Debian's nginx/curl for the data-plane stand-in, the Go
+# build of the control plane) happens here, outside the network namespace the tests run in.
 integration: setup
+	tests/dataplane/setup.sh
 	tests/cluster/run-all
 
 clean:
