@@ -235,6 +235,11 @@ def test_0_100_no_v1_after_settle(lab):
     versions = lab.versions_after(applied + datetime.timedelta(seconds=SETTLE), 100)[0]
     print("0/100: %d responses, v1 %d" % (len(versions), versions.count("1")))
     assert len(versions) >= 100 and versions.count("1") == 0, versions.count("1")
+    lab.annotate("service", "backend-svc", faults.LEAK, "backend-v1=1")
+    start = datetime.datetime.now(datetime.timezone.utc)
+    versions = lab.versions_after(start, 60)[0]
+    print("0/100 with leak backend-v1=1: %d responses, v1 %d" % (len(versions), versions.count("1")))
+    assert versions.count("1") == 1
 
 
 def test_rollout_replaces_the_backend_process(lab):

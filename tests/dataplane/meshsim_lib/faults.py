@@ -4,6 +4,8 @@ Annotations (set at run time with the kubernetes client; read every poll):
 - on the root Service:
   ``meshsim.test/misroute: uniform``        ignore split weights, spread over all root pods
   ``meshsim.test/route-weights: a=50,b=50``  route by these weights instead of the split's
+  ``meshsim.test/leak: backend-v1=1``       send exactly the next N requests to that Service, then
+                                            follow the split again (once per annotation value)
 - on a backend pod, or on a Service (applies to every pod it selects):
   ``meshsim.test/fault: http500|empty|none`` answer HTTP 500 / 200 with an empty body
 - on a frontend pod:
@@ -22,6 +24,7 @@ from . import ANNOTATION_PREFIX
 MISROUTE = ANNOTATION_PREFIX + "misroute"
 ROUTE_WEIGHTS = ANNOTATION_PREFIX + "route-weights"
 FAULT = ANNOTATION_PREFIX + "fault"
+LEAK = ANNOTATION_PREFIX + "leak"
 RESTART = ANNOTATION_PREFIX + "restart"
 RESTART_EVERY = ANNOTATION_PREFIX + "restart-every"
 
@@ -95,6 +98,17 @@ def route_weights(annotations):
         if weights[key] < 0:
             raise SwitchError("%s: weight of %s must be >= 0" % (ROUTE_WEIGHTS, key))
     return weights
+
+
+def leak(annotations):
+    """``(raw value, service, count)`` from ``meshsim.test/leak: <service>=<count>``, or None."""
+    text = (annotations or {}).get(LEAK)
+    if not text:
+        return None
+    service, sep, count = text.partition("=")
+    if not sep or not service.strip() or not count.strip().isdigit():
+        raise SwitchError("%s=%r: use <service>=<count>, e.g. backend-v1=1" % (LEAK, text))
+    return text, service.strip(), int(count)
 
 
 def _labels(obj):

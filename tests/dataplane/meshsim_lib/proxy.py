@@ -36,6 +36,7 @@ class Router:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.counts = collections.Counter()  # (root, service, pod, status) -> n
+        self._leaked = collections.Counter()  # (root, annotation value, service, count) -> requests leaked
 
     def decide(self, host):
         snap = self._snapshot_fn()
@@ -45,6 +46,12 @@ class Router:
         if root is None:
             raise RouteError(502, "host %r is not a Service in namespace %r" % (host, snap.namespace))
         with self._lock:
+            leak = snap.leak(root)
+            if leak is not None:
+                key = (root,) + leak
+                if self._leaked[key] < leak[2]:
+                    self._leaked[key] += 1
+                    return snap.decide(root, self._rng, self.switches, force_service=leak[1])
             return snap.decide(root, self._rng, self.switches)
 
     def record(self, root, service, pod, status):

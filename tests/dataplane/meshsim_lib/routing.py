@@ -143,9 +143,16 @@ class Snapshot:
             return Table(root, "service", [Choice(root, 1, self.endpoints(root))])
         return Table(root, source, [Choice(s, w, self.endpoints(s)) for s, w in weights.items()])
 
-    def decide(self, root, rng, switches):
-        """Pick a backend Service by weight, then one of its ready pods uniformly."""
+    def leak(self, root):
+        """``(annotation value, service, count)`` of the root Service's leak switch, or None."""
+        svc = self.services.get(root)
+        return faults.leak(_meta(svc).get("annotations")) if svc is not None else None
+
+    def decide(self, root, rng, switches, force_service=None):
+        """Pick a backend Service by weight (or ``force_service``), then one of its ready pods uniformly."""
         table = self.table(root, switches)
+        if force_service is not None:
+            table = Table(root, "leak", [Choice(force_service, 1, self.endpoints(force_service))])
         live = [c for c in table.choices if c.weight > 0]
         if not live:
             raise RouteError(503, "every backend of %s has weight 0 (%s)" % (root, table.source))

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from meshsim_lib import faults, routing
+from meshsim_lib import faults, proxy, routing
 
 from meshsim_objects import backend_pod, frontend_pod, http_route, service, traffic_split, tutorial_snapshot
 
@@ -206,3 +206,18 @@ def test_restart_switches():
     front["metadata"]["annotations"][faults.RESTART_EVERY] = "soon"
     with pytest.raises(faults.SwitchError):
         faults.restart_every(front, faults.NO_SWITCHES)
+
+
+def test_leak_sends_exactly_n_requests_then_follows_the_split():
+    snap = tutorial_snapshot(splits=[traffic_split(0, 100)], root_annotations={faults.LEAK: "backend-v1=3"})
+    router = proxy.Router(lambda: snap, seed=1)
+    services = [router.decide("backend-svc").service for dummy in range(50)]
+    assert services[:3] == ["backend-v1"] * 3 and services[3:] == ["backend-v2"] * 47
+    snap.services["backend-svc"]["metadata"]["annotations"][faults.LEAK] = "backend-v1=1"  # new value: new leak
+    assert [router.decide("backend-svc").service for dummy in range(3)] == ["backend-v1", "backend-v2", "backend-v2"]
+
+
+@pytest.mark.parametrize("value", ["backend-v1", "backend-v1=x", "=3"])
+def test_bad_leak_values_raise(value):
+    with pytest.raises(faults.SwitchError):
+        faults.leak({faults.LEAK: value})
