@@ -135,12 +135,26 @@ def test_nodes_ready_with_loopback_addresses():
                 assert addr["address"].startswith("127."), addr
 
 
-def test_service_account_tokens_use_minikube_issuer_and_audience(namespace):
-    token = kubectl("-n", namespace, "create", "token", "default").stdout.strip()
+def _token_claims(namespace, *extra):
+    token = kubectl("-n", namespace, "create", "token", "default", *extra).stdout.strip()
     payload = token.split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_service_account_tokens_use_minikube_issuer_and_audience(namespace):
+    # As the minikube role configures minikube: issuer kubernetes/serviceaccount, api-audiences api.
+    claims = _token_claims(namespace)
     assert claims["iss"] == "kubernetes/serviceaccount"
     assert claims["aud"] == ["api"]
+    # TokenRequest with an explicit audience, as NSM's spire-agent asks for.
+    claims = _token_claims(namespace, "--audience", "spire-server")
+    assert claims["iss"] == "kubernetes/serviceaccount"
+    assert claims["aud"] == ["spire-server"]
+
+
+def test_standin_chart_carries_the_trafficsplit_fixture():
+    chart_crd = FIXTURES / "charts" / "nginx-service-mesh-standin" / "crds" / "trafficsplit.yaml"
+    assert chart_crd.read_text(encoding="utf-8") == (FIXTURES / "crds" / "trafficsplit.yaml").read_text(encoding="utf-8")
 
 
 def test_trafficsplit_crd_serves_v1alpha3_only_with_integer_weights(namespace, crds):
