@@ -1,0 +1,348 @@
+"""Integration tests of the meshlab.canary modules against a real API server (tests/cluster/localcluster).
+
+Each test runs ``ansible-playbook`` on a one-task playbook in ``playbooks/`` (options as extra vars, check and
+diff mode from the command line) and checks the cluster with the kubernetes Python client. They run inside the
+local cluster's network namespace, started by ``tests/cluster/suites.d/30-modules``; without ``KUBECONFIG`` they
+are skipped (or fail, when ``MESHLAB_IT_REQUIRE_CLUSTER=1``, as the suite sets it).
+
+Helpers here: the CRD fixtures, a namespace per test (deleted afterwards), Services, a snapshot of what a
+namespace holds (to prove a rejected task changed nothing), ``run_play`` and a bounded HTTPRoute status writer
+that stands in for a GAMMA mesh controller.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+import yaml
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+PLAYBOOKS = os.path.join(HERE, "playbooks")
+INVENTORY = os.path.join(HERE, "inventory.yml")
+CRD_DIR = os.path.join(REPO, "tests", "fixtures", "crds")
+CRD_FILES = {
+    "smi": ("trafficsplits.split.smi-spec.io", os.path.join(CRD_DIR, "trafficsplit.yaml")),
+    "gateway": ("httproutes.gateway.networking.k8s.io", os.path.join(CRD_DIR, "httproute.yaml")),
+}
+SMI = ("split.smi-spec.io", "v1alpha3", "trafficsplits")
+ROUTE = ("gateway.networking.k8s.io", "v1", "httproutes")
+PLAY_TIMEOUT = 180  # seconds, per ansible-playbook run
+
+if not os.environ.get("KUBECONFIG"):
+    if os.environ.get("MESHLAB_IT_REQUIRE_CLUSTER") == "1":
+        raise RuntimeError("KUBECONFIG is not set: run through tests/cluster/run-all (suite 30-modules)")
+    pytest.skip("no cluster: KUBECONFIG is not set (run RUN_ALL_SUITES=30-modules tests/cluster/run-all)",
+                allow_module_level=True)
+
+
+def wait_until(what, predicate, timeout=30.0, interval=0.2):
+    """Poll ``predicate`` until it returns a truthy value (returned) or fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after {0} s waiting for {1}".format(timeout, what))
+        time.sleep(interval)
+
+
+# ---- the API ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def api():
+    return config.new_client_from_config(config_file=os.environ["KUBECONFIG"])
+
+
+@pytest.fixture(scope="session")
+def core(api):
+    return client.CoreV1Api(api)
+
+
+@pytest.fixture(scope="session")
+def custom(api):
+    return client.CustomObjectsApi(api)
+
+
+def served_versions(api, group, plural):
+    """What the module's discovery sees: the versions of ``group`` that serve ``plural``."""
+    served = []
+    for item in client.ApisApi(api).get_api_versions().groups or []:
+        if item.name != group:
+            continue
+        for ver in item.versions or []:
+            resources = client.CustomObjectsApi(api).get_api_resources(group, ver.version).resources or []
+            if any(res.name == plural for res in resources):
+                served.append(ver.version)
+    return served
+
+
+def apply_crd(api, which):
+    """Create or replace a fixture CRD and wait until it is Established and served."""
+    name, path = CRD_FILES[which]
+    with open(path) as handle:
+        body = yaml.safe_load(handle)
+    ext = client.ApiextensionsV1Api(api)
+    try:
+        current = ext.read_custom_resource_definition(name)
+        body["metadata"]["resourceVersion"] = current.metadata.resource_version
+        ext.replace_custom_resource_definition(name, body)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        ext.create_custom_resource_definition(body)
+
+    def established():
+        crd = ext.read_custom_resource_definition(name)
+        return any(c.type == "Established" and c.status == "True" for c in (crd.status.conditions or []))
+
+    wait_until("CRD {0} Established".format(name), established)
+    group, plural = name.split(".", 1)[1], name.split(".", 1)[0]
+    wait_until("{0} served".format(name), lambda: served_versions(api, group, plural))
+
+
+def delete_crd(api, which):
+    """Delete a fixture CRD and wait until discovery no longer serves it."""
+    name, _path = CRD_FILES[which]
+    try:
+        client.ApiextensionsV1Api(api).delete_custom_resource_definition(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    group, plural = name.split(".", 1)[1], name.split(".", 1)[0]
+    wait_until("{0} no longer served".format(name), lambda: not served_versions(api, group, plural), timeout=60)
+
+
+@pytest.fixture(scope="session")
+def crds(api):
+    """Both fixture CRDs applied (TrafficSplit v1alpha3 as NSM 2.0.0 serves it, HTTPRoute v1)."""
+    for which in CRD_FILES:
+        apply_crd(api, which)
+
+
+# ---- namespaces, Services, snapshots -------------------------------------------------------------
+
+@pytest.fixture
+def namespace(core, request):
+    """A fresh namespace for one test, deleted afterwards."""
+    short = request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")
+    short = "".join(c for c in short if c.isalnum() or c == "-")[:40].strip("-")
+    name = "it-{0}-{1}".format(short, uuid.uuid4().hex[:5])
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"meshlab-it": "1"})))
+    yield name
+    try:
+        core.delete_namespace(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+def create_services(core, namespace, names, port=80):
+    for name in names:
+        core.create_namespaced_service(namespace, client.V1Service(
+            metadata=client.V1ObjectMeta(name=name),
+            spec=client.V1ServiceSpec(selector={"app": name}, ports=[client.V1ServicePort(port=port, name="http")]),
+        ))
+
+
+@pytest.fixture
+def lab_services(core, namespace):
+    """The tutorial's root and backend Services (port 80) in the test's namespace."""
+    create_services(core, namespace, ["backend-svc", "backend-v1", "backend-v2"])
+    return namespace
+
+
+def snapshot(api, namespace):
+    """{(kind, name): resourceVersion} of the Services, Pods, TrafficSplits and HTTPRoutes in ``namespace``."""
+    core = client.CoreV1Api(api)
+    custom = client.CustomObjectsApi(api)
+    state = {}
+    for svc in core.list_namespaced_service(namespace).items:
+        state[("Service", svc.metadata.name)] = svc.metadata.resource_version
+    for pod in core.list_namespaced_pod(namespace).items:
+        state[("Pod", pod.metadata.name)] = pod.metadata.resource_version
+    for group, version, plural in (SMI, ROUTE):
+        if version not in served_versions(api, group, plural):
+            state[(plural, "<not served>")] = None
+            continue
+        for obj in custom.list_namespaced_custom_object(group, version, namespace, plural)["items"]:
+            state[(plural, obj["metadata"]["name"])] = obj["metadata"]["resourceVersion"]
+    return state
+
+
+def get_object(custom, gvp, namespace, name):
+    group, version, plural = gvp
+    try:
+        return custom.get_namespaced_custom_object(group, version, namespace, plural, name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+# ---- ansible-playbook -------------------------------------------------------------------------
+
+class Play(object):
+    """One ansible-playbook run: rc, the module's result (from the ansible.posix.json callback), output."""
+
+    def __init__(self, proc, duration):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.duration = duration
+        try:
+            self.report = json.loads(proc.stdout)
+        except ValueError:
+            raise AssertionError("ansible-playbook did not print JSON (rc={0}):\n{1}\n{2}".format(
+                self.rc, proc.stdout[-3000:], proc.stderr[-3000:]))
+        tasks = [task for play in self.report.get("plays", []) for task in play.get("tasks", [])]
+        assert len(tasks) == 1, "expected exactly one task result, got {0}: {1}".format(len(tasks), self.stdout)
+        self.result = tasks[0]["hosts"]["localhost"]
+
+    @property
+    def failed(self):
+        return bool(self.result.get("failed"))
+
+    @property
+    def msg(self):
+        return self.result.get("msg", "")
+
+    def __repr__(self):
+        shown = dict((k, v) for k, v in self.result.items() if k != "invocation")
+        return "Play(rc={0}, {1:.1f} s, result={2})".format(self.rc, self.duration, json.dumps(shown, sort_keys=True))
+
+
+def run_play(playbook, extra_vars, check=False, diff=False, env=None):
+    """Run ``playbooks/<playbook>.yml`` with ``extra_vars`` (passed as a JSON file, so types survive)."""
+    bindir = os.path.dirname(sys.executable)
+    cmd = [os.path.join(bindir, "ansible-playbook"), "-i", INVENTORY, os.path.join(PLAYBOOKS, playbook + ".yml")]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    full_env = dict(os.environ)
+    full_env.update(
+        ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        PATH=bindir + os.pathsep + full_env.get("PATH", ""),
+    )
+    full_env.update(env or {})
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="it-vars-", delete=False) as handle:
+        json.dump(extra_vars, handle)
+    try:
+        start = time.monotonic()
+        proc = subprocess.run(cmd + ["-e", "@" + handle.name], capture_output=True, text=True, env=full_env,
+                              timeout=PLAY_TIMEOUT, cwd=REPO, check=False)  # rc is checked by each test
+        return Play(proc, time.monotonic() - start)
+    finally:
+        os.unlink(handle.name)
+
+
+@pytest.fixture
+def play():
+    return run_play
+
+
+# ---- a stand-in for the mesh's GAMMA controller ---------------------------------------------------
+
+class RouteStatusWriter(object):
+    """Writes ``status.parents`` (Accepted at the current generation) for Service-parented HTTPRoutes.
+
+    A real mesh controller does this; the cluster has none. ``accept=False`` writes Accepted=False instead
+    (a controller rejecting the route). Runs in a thread, polls every 0.2 s, stops with the fixture.
+    """
+
+    CONTROLLER = "meshlab.test/it-status-writer"
+
+    def __init__(self, api, namespace, accept=True, max_seconds=300):
+        self.custom = client.CustomObjectsApi(api)
+        self.namespace = namespace
+        self.accept = accept
+        self.max_seconds = max_seconds
+        self.stop = threading.Event()
+        self.writes = 0
+        self.errors = []
+        self.thread = threading.Thread(target=self._loop, name="route-status-writer", daemon=True)
+
+    def _desired(self, route):
+        generation = route["metadata"].get("generation")
+        parents = []
+        for ref in route["spec"].get("parentRefs") or []:
+            if ref.get("kind") != "Service":
+                continue
+            cond = {"type": "Accepted", "observedGeneration": generation,
+                    "lastTransitionTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            if self.accept:
+                cond.update(status="True", reason="Accepted", message="accepted by the integration-test writer")
+            else:
+                cond.update(status="False", reason="NotAllowedByListeners", message="rejected by the test writer")
+            parent_ref = {"group": "", "kind": "Service", "name": ref["name"]}
+            if ref.get("port") is not None:
+                parent_ref["port"] = ref["port"]
+            parents.append({"parentRef": parent_ref, "controllerName": self.CONTROLLER, "conditions": [cond]})
+        return parents
+
+    def _current(self, route):
+        return [(p.get("parentRef"), [(c.get("status"), c.get("observedGeneration")) for c in p.get("conditions", [])])
+                for p in (route.get("status") or {}).get("parents") or []]
+
+    def _loop(self):
+        deadline = time.monotonic() + self.max_seconds
+        group, version, plural = ROUTE
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                routes = self.custom.list_namespaced_custom_object(group, version, self.namespace, plural)["items"]
+                for route in routes:
+                    parents = self._desired(route)
+                    if self._current(route) == self._current({"status": {"parents": parents}}):
+                        continue
+                    body = {"apiVersion": route["apiVersion"], "kind": route["kind"],
+                            "metadata": {"name": route["metadata"]["name"], "namespace": self.namespace,
+                                         "resourceVersion": route["metadata"]["resourceVersion"]},
+                            "spec": route["spec"], "status": {"parents": parents}}
+                    self.custom.replace_namespaced_custom_object_status(
+                        group, version, self.namespace, plural, route["metadata"]["name"], body)
+                    self.writes += 1
+            except ApiException as exc:
+                if exc.status not in (404, 409):  # deleted meanwhile / changed meanwhile: next poll
+                    self.errors.append(str(exc))
+            self.stop.wait(0.2)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive(), "route status writer did not stop"
+
+
+@pytest.fixture
+def status_writer(api):
+    """Factory: ``with status_writer(ns): ...`` runs the stand-in controller for the block."""
+    def make(namespace, accept=True):
+        return RouteStatusWriter(api, namespace, accept=accept)
+    return make
+
+
+def closed_loopback_port():
+    """A 127.0.0.1 TCP port that nothing listens on (bound, then released)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port

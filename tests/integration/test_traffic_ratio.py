@@ -1,0 +1,60 @@
+"""Bad input to meshlab.canary.traffic_ratio against the real API: a clear message, at once, nothing changed.
+
+The client pod is a kwok-simulated Pod (``app=frontend``, container ``frontend``); nothing has to run in it,
+because every case here fails before a log line is read.
+"""
+
+import pytest
+from kubernetes import client
+
+from conftest import snapshot, wait_until
+
+EXPECTED = {"1": 90, "2": 10}
+
+
+@pytest.fixture
+def frontend_pod(core, namespace):
+    """One pod like the tutorial's frontend, Running (kwok), in the test's namespace."""
+    wait_until("default ServiceAccount in {0}".format(namespace),
+               lambda: any(sa.metadata.name == "default" for sa in core.list_namespaced_service_account(namespace).items))
+    core.create_namespaced_pod(namespace, client.V1Pod(
+        metadata=client.V1ObjectMeta(name="frontend-0", labels={"app": "frontend"}),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="frontend", image="frontend:stand-in")],
+                              automount_service_account_token=False),
+    ))
+    wait_until("pod frontend-0 Running",
+               lambda: core.read_namespaced_pod("frontend-0", namespace).status.phase == "Running", timeout=60)
+    return namespace
+
+
+def _fails_fast_unchanged(api, play, namespace, extra, *fragments):
+    before = snapshot(api, namespace)
+    data = {"it_namespace": namespace, "it_expected": EXPECTED, "it_settle_seconds": 0, "it_poll_interval": 1,
+            "it_timeout": 60}
+    data.update(extra)
+    for check in (True, False):
+        run = play("traffic_ratio", data, check=check)
+        assert run.rc != 0 and run.failed, run
+        for fragment in fragments:
+            assert fragment in run.msg, "{0!r} not in the message of {1!r}".format(fragment, run)
+        assert run.result.get("changed") is False, run
+        assert run.duration < 30, "a bad input should fail at once, not after the timeout: {0!r}".format(run)
+        assert snapshot(api, namespace) == before, "the cluster changed: {0!r}".format(run)
+
+
+def test_selector_matches_no_pods(api, frontend_pod, play):
+    _fails_fast_unchanged(api, play, frontend_pod, {"it_selector": "app=nobody"},
+                          "selector 'app=nobody' matches no pods in namespace {0}: check the selector and that the "
+                          "client pods are deployed".format(frontend_pod))
+
+
+def test_unknown_container(api, frontend_pod, play):
+    _fails_fast_unchanged(api, play, frontend_pod, {"it_container": "web"},
+                          "container 'web' is not in the pods matching 'app=frontend' in namespace {0}; their "
+                          "containers are: frontend".format(frontend_pod))
+
+
+def test_pattern_without_version_group(api, frontend_pod, play):
+    _fails_fast_unchanged(api, play, frontend_pod, {"it_pattern": '"version":"([0-9]+)"'},
+                          "pattern '\"version\":\"([0-9]+)\"' has no named group 'version': write it as "
+                          "(?P<version>...)")
