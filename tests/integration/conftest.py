@@ -87,20 +87,31 @@ def served_versions(api, group, plural):
     return served
 
 
+def read_crd(ext, name):
+    try:
+        return ext.read_custom_resource_definition(name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 def apply_crd(api, which):
     """Create or replace a fixture CRD and wait until it is Established and served."""
     name, path = CRD_FILES[which]
     with open(path) as handle:
         body = yaml.safe_load(handle)
     ext = client.ApiextensionsV1Api(api)
-    try:
-        current = ext.read_custom_resource_definition(name)
+    current = read_crd(ext, name)
+    if current is not None and current.metadata.deletion_timestamp:
+        # still terminating (its objects are being removed): replacing it now would be undone by the deletion
+        wait_until("CRD {0} deleted".format(name), lambda: read_crd(ext, name) is None, timeout=60)
+        current = None
+    if current is None:
+        ext.create_custom_resource_definition(body)
+    else:
         body["metadata"]["resourceVersion"] = current.metadata.resource_version
         ext.replace_custom_resource_definition(name, body)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-        ext.create_custom_resource_definition(body)
 
     def established():
         crd = ext.read_custom_resource_definition(name)
@@ -112,13 +123,15 @@ def apply_crd(api, which):
 
 
 def delete_crd(api, which):
-    """Delete a fixture CRD and wait until discovery no longer serves it."""
+    """Delete a fixture CRD and wait until it is gone (not only terminating) and discovery no longer serves it."""
     name, _path = CRD_FILES[which]
+    ext = client.ApiextensionsV1Api(api)
     try:
-        client.ApiextensionsV1Api(api).delete_custom_resource_definition(name)
+        ext.delete_custom_resource_definition(name)
     except ApiException as exc:
         if exc.status != 404:
             raise
+    wait_until("CRD {0} deleted".format(name), lambda: read_crd(ext, name) is None, timeout=60)
     group, plural = name.split(".", 1)[1], name.split(".", 1)[0]
     wait_until("{0} no longer served".format(name), lambda: not served_versions(api, group, plural), timeout=60)
 

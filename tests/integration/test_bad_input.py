@@ -90,10 +90,34 @@ def test_missing_services_are_listed(api, crds, core, namespace, play, which):
      "backends[1].weight must be >= 0, got -10"),
     ([{"service": "backend-v1", "weight": 90}, {"service": "backend-v1", "weight": 10}],
      "backends[1].service 'backend-v1' is listed twice: give each backend Service once"),
-], ids=["all-zero", "negative", "duplicate"])
+    ([{"service": "backend-v1", "weight": 1.5}, {"service": "backend-v2", "weight": 1}],
+     "argument 'weight' is of type float found in 'backends'. and we were unable to convert to int"),
+    ([{"service": "backend-v1", "weight": "ten"}, {"service": "backend-v2", "weight": 1}],
+     "argument 'weight' is of type str found in 'backends'. and we were unable to convert to int"),
+    ([], "backends must be a non-empty list of {service, weight}"),
+], ids=["all-zero", "negative", "duplicate", "non-integer", "not-a-number", "empty"])
 def test_bad_weights_leave_existing_split(api, crds, lab_services, custom, play, which, backends, message):
     _existing_split(custom, lab_services, which)
     _fails_unchanged(play, api, lab_services, _vars(lab_services, which, backends), message)
+
+
+def test_root_service_as_backend(api, crds, lab_services, custom, play):
+    _existing_split(custom, lab_services, "smi")
+    backends = [{"service": "backend-svc", "weight": 50}, {"service": "backend-v2", "weight": 50}]
+    _fails_unchanged(play, api, lab_services, _vars(lab_services, "smi", backends),
+                     "the root Service backend-svc must not also be a backend")
+
+
+def test_gateway_port_not_on_services(api, crds, lab_services, play):
+    _fails_unchanged(play, api, lab_services, _vars(lab_services, "gateway", it_port=8080),
+                     "Service(s) in namespace {0} have no port 8080: backend-svc (ports 80), backend-v1 (ports 80), "
+                     "backend-v2 (ports 80). Set port to the Services' port.".format(lab_services))
+
+
+def test_unserved_api_version(api, crds, lab_services, play):
+    _fails_unchanged(play, api, lab_services, _vars(lab_services, "smi", it_api_version="v1alpha2"),
+                     "api_version v1alpha2 of TrafficSplit split.smi-spec.io is not served by this cluster; "
+                     "it serves v1alpha3")
 
 
 def test_gateway_weight_above_maximum(api, crds, lab_services, custom, play):

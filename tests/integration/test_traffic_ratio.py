@@ -58,3 +58,11 @@ def test_pattern_without_version_group(api, frontend_pod, play):
     _fails_fast_unchanged(api, play, frontend_pod, {"it_pattern": '"version":"([0-9]+)"'},
                           "pattern '\"version\":\"([0-9]+)\"' has no named group 'version': write it as "
                           "(?P<version>...)")
+
+
+@pytest.mark.parametrize("expected, message", [
+    ({"1": 0, "2": 0}, "expected weights are all zero: at least one version must get traffic"),
+    ({"1": -1, "2": 10}, "expected['1'] must be >= 0, got -1"),
+], ids=["all-zero", "negative"])
+def test_bad_expected_weights(api, frontend_pod, play, expected, message):
+    _fails_fast_unchanged(api, play, frontend_pod, {"it_expected": expected}, message)
