@@ -1,0 +1,277 @@
+"""End-to-end fault scenarios of the canary role on real loopback traffic (issue 6).
+
+The session fixture ``lab`` deploys the lab on the local cluster (``tests/cluster/``) in its own
+namespace: CRD fixtures, meshsim (``tests/dataplane/``, the stand-in for the mesh data plane) and
+``playbooks/site.yml --tags cluster,mesh,apps`` with the stand-in chart. Each test then runs
+``playbooks/site.yml --tags canary`` with ``ansible-playbook``, flips meshsim's fault annotations with
+the kubernetes client (``Faults``), and checks the play's exit status, the report JSON and the
+TrafficSplit read back from the API. Run inside the cluster's network namespace
+(``tests/cluster/suites.d/60-canary-faults``); without ``KUBECONFIG`` the tests are skipped, or fail
+when ``MESHLAB_E2E_REQUIRE_CLUSTER=1`` (the suite sets it).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+import yaml
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+ARTIFACTS = os.path.join(REPO, "tests", "output", "artifacts", "e2e")
+NAMESPACE = "canary-e2e"
+SPLIT = ("split.smi-spec.io", "v1alpha3", "trafficsplits")
+SPLIT_NAME = "backend-ts"
+ROOT_SERVICE = "backend-svc"
+PLAY_TIMEOUT = 420  # seconds, per ansible-playbook run
+FAULT_ANNOTATIONS = ("meshsim.test/misroute", "meshsim.test/route-weights", "meshsim.test/leak",
+                     "meshsim.test/fault")
+
+if not os.environ.get("KUBECONFIG"):
+    if os.environ.get("MESHLAB_E2E_REQUIRE_CLUSTER") == "1":
+        raise RuntimeError("KUBECONFIG is not set: run through tests/cluster/run-all (suite 60-canary-faults)")
+    pytest.skip("no cluster: KUBECONFIG is not set (RUN_ALL_SUITES=60-canary-faults tests/cluster/run-all)",
+                allow_module_level=True)
+
+
+def wait_until(what, predicate, timeout=30.0, interval=0.2):
+    """Poll ``predicate`` until it returns a truthy value (returned) or fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after {0} s waiting for {1}".format(timeout, what))
+        time.sleep(interval)
+
+
+def base_vars():
+    """Extra vars for site.yml against the local cluster (the same knobs as molecule `default`)."""
+    return {
+        "cluster_provider": "existing",
+        "meshlab_kubeconfig": os.environ["KUBECONFIG"],
+        "service_mesh_chart_ref": os.path.join(REPO, "tests", "fixtures", "charts", "nginx-service-mesh-standin"),
+        "service_mesh_image_rewrites": [],
+        "service_mesh_ready_timeout": 120,
+        "apps_namespace": NAMESPACE,
+        "apps_sidecar_check": False,
+        "apps_presplit_check": False,
+        "apps_wait_timeout": 120,
+        "apps_frontend_initial_delay": 1,
+        "apps_frontend_request_interval": 0.02,
+    }
+
+
+def ansible_env():
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = os.path.join(REPO, "ansible.cfg")
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".collections")
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return env
+
+
+def run_playbook(playbook, extra, tags=None, timeout=PLAY_TIMEOUT, verbose=False):
+    """Run ``ansible-playbook`` from the repository root; returns the CompletedProcess (never raises on rc)."""
+    fd, varfile = tempfile.mkstemp(prefix="e2e-vars-", suffix=".json")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(extra, handle)
+    cmd = [shutil.which("ansible-playbook") or "ansible-playbook", os.path.join(REPO, "playbooks", playbook),
+           "-e", "@" + varfile]
+    if tags:
+        cmd += ["--tags", tags]
+    if verbose:
+        cmd.append("-v")  # prints every task's result, e.g. traffic_ratio's boundary
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=timeout, check=False)
+    finally:
+        os.unlink(varfile)
+    return proc
+
+
+# ---- the API ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def api():
+    return config.new_client_from_config(config_file=os.environ["KUBECONFIG"])
+
+
+def apply_crds(api):
+    ext = client.ApiextensionsV1Api(api)
+    for name in ("trafficsplit.yaml", "httproute.yaml"):
+        with open(os.path.join(REPO, "tests", "fixtures", "crds", name)) as handle:
+            body = yaml.safe_load(handle)
+        crd = body["metadata"]["name"]
+        try:
+            ext.create_custom_resource_definition(body)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+
+        def established(crd=crd):
+            obj = ext.read_custom_resource_definition(crd)
+            return any(c.type == "Established" and c.status == "True" for c in (obj.status.conditions or []))
+
+        wait_until("CRD {0} Established".format(crd), established)
+
+
+class Lab(object):
+    """The deployed lab: API handles, fault switches and the canary runner."""
+
+    def __init__(self, api, meshsim_dir):
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+        self.meshsim_dir = meshsim_dir
+
+    # -- state --------------------------------------------------------------------------------
+    def split_weights(self):
+        """The TrafficSplit's weights as read back from the API ({} when there is none)."""
+        try:
+            obj = self.custom.get_namespaced_custom_object(SPLIT[0], SPLIT[1], NAMESPACE, SPLIT[2], SPLIT_NAME)
+        except ApiException as exc:
+            if exc.status == 404:
+                return {}
+            raise
+        return dict((b["service"], b["weight"]) for b in obj["spec"]["backends"])
+
+    def delete_split(self):
+        try:
+            self.custom.delete_namespaced_custom_object(SPLIT[0], SPLIT[1], NAMESPACE, SPLIT[2], SPLIT_NAME)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+        wait_until("TrafficSplit deleted", lambda: self.split_weights() == {})
+
+    def frontend_pods(self):
+        pods = self.core.list_namespaced_pod(NAMESPACE, label_selector="app=frontend").items
+        return [p for p in pods if p.metadata.deletion_timestamp is None]
+
+    # -- fault switches -------------------------------------------------------------------------
+    def annotate_service(self, name, annotations):
+        self.core.patch_namespaced_service(name, NAMESPACE, {"metadata": {"annotations": annotations}})
+
+    def annotate_pod(self, name, annotations):
+        self.core.patch_namespaced_pod(name, NAMESPACE, {"metadata": {"annotations": annotations}})
+
+    def clear_faults(self):
+        cleared = dict((key, None) for key in FAULT_ANNOTATIONS)
+        for svc in (ROOT_SERVICE, "backend-v1", "backend-v2"):
+            self.annotate_service(svc, cleared)
+
+    def when_split(self, weights, action, delay=0.0, timeout=PLAY_TIMEOUT):
+        """In the background: once the API shows ``weights``, wait ``delay`` s and run ``action``.
+
+        Returns a handle with ``.join()`` (re-raises nothing; ``.fired`` tells whether it ran)."""
+        handle = _Trigger()
+
+        def body():
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and not handle.stop.is_set():
+                if self.split_weights() == weights:
+                    handle.seen_at = time.time()
+                    if handle.stop.wait(delay):
+                        return
+                    action()
+                    handle.fired_at = time.time()
+                    return
+                time.sleep(0.1)
+
+        handle.thread = threading.Thread(target=body, name="when_split", daemon=True)
+        handle.thread.start()
+        return handle
+
+    # -- the canary -----------------------------------------------------------------------------
+    def frontend_logs(self):
+        """{pod: (previous log path, current log path)} of the frontend containers meshsim runs."""
+        with open(os.path.join(self.meshsim_dir, "status.json")) as handle:
+            status = json.load(handle)
+        return dict((pod, (c["frontend"]["previous_log"], c["frontend"]["log"]))
+                    for pod, c in status["frontends"].items())
+
+    def run_canary(self, name, stages, source="logs", verbose=False, **overrides):
+        """``site.yml --tags canary`` with these stages; returns (proc, report dict or None)."""
+        report_dir = os.path.join(ARTIFACTS, name)
+        if os.path.isdir(report_dir):
+            shutil.rmtree(report_dir)
+        extra = base_vars()
+        extra.update({
+            "canary_stages": stages,
+            "canary_verify_ratio": True,
+            "canary_ratio_source": source,
+            # the role's statistics (tolerance 0.1, alpha 0.01, beta 0.05); meshsim follows a new
+            # split within its 0.5 s API poll, so a 3 s settle window is ample
+            "canary_ratio_settle_seconds": 3,
+            "canary_ratio_poll_interval": 1,
+            "canary_ratio_timeout": 180,
+            "canary_report_dir": report_dir,
+        })
+        extra.update(overrides)
+        start = time.monotonic()
+        proc = run_playbook("site.yml", extra, tags="canary", verbose=verbose)
+        elapsed = time.monotonic() - start
+        with open(os.path.join(report_dir, "play.log"), "w") as handle:
+            handle.write(proc.stdout)
+        path = os.path.join(report_dir, "canary-report.json")
+        report = None
+        if os.path.exists(path):
+            with open(path) as handle:
+                report = json.load(handle)
+        print("\n[e2e] {0}: rc={1} in {2:.1f} s, outcome={3}".format(
+            name, proc.returncode, elapsed, report and report.get("outcome")))
+        for stage in (report or {}).get("stages", []):
+            print("[e2e]   stage {0} {1}: {2}, {3} samples, counts {4}, {5} s (measure {6} s): {7}".format(
+                stage["number"], stage["label"], stage["decision"], stage["samples"], stage["counts"],
+                stage["duration"], stage["measure_duration"], stage["reason"]))
+        return proc, report
+
+
+class _Trigger(object):
+    def __init__(self):
+        self.stop = threading.Event()
+        self.thread = None
+        self.seen_at = None
+        self.fired_at = None
+
+    def join(self):
+        self.stop.set()
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def lab(api):
+    """Deploy the lab once: CRDs, meshsim, stand-in mesh and the apps in NAMESPACE; tear down after."""
+    apply_crds(api)
+    meshsim_dir = tempfile.mkdtemp(prefix="e2e-meshsim-")
+    meshsim = os.path.join(REPO, "tests", "dataplane", "meshsim")
+    subprocess.run([meshsim, "start", "--kubeconfig", os.environ["KUBECONFIG"], "--namespace", NAMESPACE,
+                    "--state-dir", meshsim_dir, "--max-runtime", "1800"], check=True, timeout=60)
+    try:
+        proc = run_playbook("site.yml", base_vars(), tags="cluster,mesh,apps")
+        assert proc.returncode == 0, "deploying the lab failed:\n" + proc.stdout[-6000:]
+        the_lab = Lab(api, meshsim_dir)
+        wait_until("a frontend pod", the_lab.frontend_pods, timeout=60)
+        yield the_lab
+    finally:
+        teardown = run_playbook("teardown.yml", base_vars())
+        subprocess.run([meshsim, "stop", "--state-dir", meshsim_dir], timeout=60, check=False)
+        if teardown.returncode != 0:
+            print("teardown failed:\n" + teardown.stdout[-4000:])
+
+
+@pytest.fixture
+def clean(lab):
+    """Every test starts without faults and without a split, and leaves no fault switched on."""
+    lab.clear_faults()
+    lab.delete_split()
+    yield lab
+    lab.clear_faults()
