@@ -275,15 +275,17 @@ class RouteStatusWriter(object):
     """Writes ``status.parents`` (Accepted at the current generation) for Service-parented HTTPRoutes.
 
     A real mesh controller does this; the cluster has none. ``accept=False`` writes Accepted=False instead
-    (a controller rejecting the route). Runs in a thread, polls every 0.2 s, stops with the fixture.
+    (a controller rejecting the route); ``stale=True`` accepts, but always at generation 1 (a controller that has
+    not seen the latest change). Runs in a thread, polls every 0.2 s, stops with the block.
     """
 
     CONTROLLER = "meshlab.test/it-status-writer"
 
-    def __init__(self, api, namespace, accept=True, max_seconds=300):
+    def __init__(self, api, namespace, accept=True, stale=False, max_seconds=300):
         self.custom = client.CustomObjectsApi(api)
         self.namespace = namespace
         self.accept = accept
+        self.stale = stale  # report observedGeneration 1 forever (a controller that lags behind)
         self.max_seconds = max_seconds
         self.stop = threading.Event()
         self.writes = 0
@@ -291,7 +293,7 @@ class RouteStatusWriter(object):
         self.thread = threading.Thread(target=self._loop, name="route-status-writer", daemon=True)
 
     def _desired(self, route):
-        generation = route["metadata"].get("generation")
+        generation = 1 if self.stale else route["metadata"].get("generation")
         parents = []
         for ref in route["spec"].get("parentRefs") or []:
             if ref.get("kind") != "Service":
@@ -347,8 +349,8 @@ class RouteStatusWriter(object):
 @pytest.fixture
 def status_writer(api):
     """Factory: ``with status_writer(ns): ...`` runs the stand-in controller for the block."""
-    def make(namespace, accept=True):
-        return RouteStatusWriter(api, namespace, accept=accept)
+    def make(namespace, accept=True, stale=False):
+        return RouteStatusWriter(api, namespace, accept=accept, stale=stale)
     return make
 
 

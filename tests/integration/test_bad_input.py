@@ -137,12 +137,18 @@ def test_gateway_weight_at_maximum_is_accepted_by_the_api(api, crds, lab_service
     assert [r["weight"] for r in route["spec"]["rules"][0]["backendRefs"]] == [1000000, 0]
 
 
-def _kubeconfig_to(path, port):
-    """A copy of the cluster's kubeconfig whose server is https://127.0.0.1:<port> (nothing listens there)."""
+def _kubeconfig_to(path, port=None, token=None):
+    """A copy of the cluster's kubeconfig with its server moved to https://127.0.0.1:<port> (nothing listens
+    there) or its user replaced by a bearer ``token``."""
     with open(os.environ["KUBECONFIG"]) as handle:
         data = yaml.safe_load(handle)
     for cluster in data["clusters"]:
-        cluster["cluster"]["server"] = "https://127.0.0.1:{0}".format(port)
+        assert cluster["cluster"]["server"].startswith("https://127.0.0.1:"), "not a loopback cluster"
+        if port is not None:
+            cluster["cluster"]["server"] = "https://127.0.0.1:{0}".format(port)
+    if token is not None:
+        for user in data["users"]:
+            user["user"] = {"token": token}
     with open(path, "w") as handle:
         yaml.safe_dump(data, handle)
     return str(path)
@@ -150,13 +156,20 @@ def _kubeconfig_to(path, port):
 
 def test_unreachable_api(api, crds, lab_services, play, tmp_path):
     port = closed_loopback_port()
-    kubeconfig = _kubeconfig_to(tmp_path / "closed-port.yaml", port)
+    kubeconfig = _kubeconfig_to(tmp_path / "closed-port.yaml", port=port)
     run = _fails_unchanged(play, api, lab_services, _vars(lab_services, "smi", it_kubeconfig=kubeconfig),
                            "cannot reach the Kubernetes API", "host='127.0.0.1', port={0}".format(port),
                            "Connection refused",
                            "Check kubeconfig, context and host, and that the cluster is running.",
                            env={"K8S_AUTH_KUBECONFIG": kubeconfig})
     assert run.duration < 60, run
+
+
+def test_rejected_credentials(api, crds, lab_services, play, tmp_path):
+    kubeconfig = _kubeconfig_to(tmp_path / "bad-token.yaml", token="not-a-valid-token")
+    _fails_unchanged(play, api, lab_services, _vars(lab_services, "smi", it_kubeconfig=kubeconfig),
+                     "Kubernetes API error while listing API groups: the credentials were rejected: check api_key, "
+                     "client certificate or kubeconfig user (Unauthorized)", env={"K8S_AUTH_KUBECONFIG": kubeconfig})
 
 
 @pytest.mark.parametrize("content, fragment", [

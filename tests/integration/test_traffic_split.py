@@ -146,3 +146,16 @@ def test_gateway_rejected_route_fails(crds, lab_services, play, status_writer):
     assert run.rc != 0 and run.failed, run
     assert "HTTPRoute backend-split was written but not accepted: NotAllowedByListeners" in run.msg
     assert run.duration < 30, run
+
+
+def test_gateway_accepted_only_at_an_older_generation_times_out(crds, lab_services, play, custom, status_writer):
+    """Accepted=True for generation 1 does not count for generation 2: the weight change must time out."""
+    with status_writer(lab_services, stale=True):
+        run = play("traffic_split", _vars(lab_services, "gateway", SPLIT_90, it_wait_timeout=30))
+        assert run.rc == 0 and run.result["changed"] is True, run  # generation 1: accepted
+        run = play("traffic_split", _vars(lab_services, "gateway", SPLIT_20, it_wait_timeout=3))
+    assert run.rc != 0 and run.failed, run
+    assert "not Accepted at its current generation within 3 s: Accepted=True observedGeneration current=False" in run.msg
+    route = get_object(custom, ROUTE, lab_services, "backend-split")
+    assert route["metadata"]["generation"] == 2
+    _assert_weights(route, "gateway", SPLIT_20)
