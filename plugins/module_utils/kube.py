@@ -201,6 +201,16 @@ class Cluster(object):
                 return None
             raise
 
+    @_translating("reading Namespace {0}")
+    def namespace_exists(self, name):
+        try:
+            self.core.read_namespace(name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     @_translating("reading {2} {4}/{3}")
     def get_object(self, group, version, plural, name, namespace):
         try:

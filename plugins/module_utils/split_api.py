@@ -210,8 +210,13 @@ def check_services(cluster, params, pairs, api):
             if port not in ports:
                 portless.append("{0} (ports {1})".format(service, ", ".join(str(p) for p in ports) or "none"))
     if missing:
+        names = [m.split(" ")[0] for m in missing]
+        if len(missing) == len(wanted) and not cluster.namespace_exists(namespace):
+            raise CanaryError("Namespace {0} does not exist: check the namespace option, or create the namespace "
+                              "and its Services ({1}) before the split.".format(namespace, ", ".join(names)),
+                              missing_services=names)
         raise CanaryError("Service(s) not found in namespace {0}: {1}. Create them before the split.".format(
-            namespace, ", ".join(missing)), missing_services=[m.split(" ")[0] for m in missing])
+            namespace, ", ".join(missing)), missing_services=names)
     if portless:
         raise CanaryError("Service(s) in namespace {0} have no port {1}: {2}. Set port to the Services' port.".format(
             namespace, port, ", ".join(portless)))

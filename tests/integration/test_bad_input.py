@@ -83,6 +83,14 @@ def test_missing_services_are_listed(api, crds, core, namespace, play, which):
 
 
 @pytest.mark.parametrize("which", ["smi", "gateway"])
+def test_missing_namespace_is_named(api, crds, namespace, play, which):
+    absent = namespace + "-absent"
+    _fails_unchanged(play, api, absent, _vars(absent, which),
+                     "Namespace {0} does not exist: check the namespace option, or create the namespace and its "
+                     "Services (backend-svc, backend-v1, backend-v2) before the split.".format(absent))
+
+
+@pytest.mark.parametrize("which", ["smi", "gateway"])
 @pytest.mark.parametrize("backends, message", [
     ([{"service": "backend-v1", "weight": 0}, {"service": "backend-v2", "weight": 0}],
      "all backend weights are zero: at least one backend must get traffic"),

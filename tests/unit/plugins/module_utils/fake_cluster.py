@@ -34,6 +34,7 @@ class FakeCluster(object):
         self.served = served or {}  # (group, plural) -> [versions]
         self.services = services or {}  # (namespace, name) -> service dict
         self.objects = objects or {}  # (group, plural, namespace, name) -> obj
+        self.namespaces = {"default"}  # namespaces that exist besides those holding a Service
         self.calls = []
         self.writes = []
         self.rv = 100
@@ -44,6 +45,10 @@ class FakeCluster(object):
     def served_versions(self, group, plural):
         self.calls.append(("served_versions", group, plural))
         return list(self.served.get((group, plural), []))
+
+    def namespace_exists(self, name):
+        self.calls.append(("namespace_exists", name))
+        return any(ns == name for ns, _ in self.services) or name in self.namespaces
 
     def get_service(self, name, namespace):
         self.calls.append(("get_service", name, namespace))

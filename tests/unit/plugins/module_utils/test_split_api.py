@@ -190,6 +190,23 @@ def test_missing_services_are_listed():
     assert cluster.write_calls() == []
 
 
+def test_missing_namespace_is_named():
+    cluster = lab()
+    with pytest.raises(CanaryError) as err:
+        run(cluster, params(namespace="no-such-ns"))
+    assert str(err.value) == ("Namespace no-such-ns does not exist: check the namespace option, or create the "
+                              "namespace and its Services (backend-svc, backend-v1, backend-v2) before the split.")
+    assert err.value.fields["missing_services"] == ["backend-svc", "backend-v1", "backend-v2"]
+    assert cluster.write_calls() == []
+
+
+def test_all_services_missing_in_existing_namespace_lists_them():
+    cluster = FakeCluster(served={SMI: ["v1alpha3"]})
+    with pytest.raises(CanaryError) as err:
+        run(cluster, params())
+    assert str(err.value).startswith("Service(s) not found in namespace default: backend-svc (root), ")
+
+
 def test_api_not_served_message():
     cluster = lab(served=())
     with pytest.raises(CanaryError) as err:
