@@ -253,7 +253,7 @@ class _Trigger(object):
 
 
 @pytest.fixture(scope="session")
-def lab(api):
+def lab(api, request):
     """Deploy the lab once: CRDs, meshsim, stand-in mesh and the apps in NAMESPACE; tear down after."""
     apply_crds(api)
     meshsim_dir = tempfile.mkdtemp(prefix="e2e-meshsim-")
@@ -269,6 +269,10 @@ def lab(api):
     finally:
         teardown = run_playbook("teardown.yml", base_vars())
         subprocess.run([meshsim, "stop", "--state-dir", meshsim_dir], timeout=60, check=False)
+        if request.session.testsfailed:
+            print("\n[e2e] tests failed: meshsim state and logs kept in " + meshsim_dir)
+        else:
+            shutil.rmtree(meshsim_dir, ignore_errors=True)
         if teardown.returncode != 0:
             print("teardown failed:\n" + teardown.stdout[-4000:])
 
