@@ -48,7 +48,7 @@ class FakeCluster(object):
 
     def namespace_exists(self, name):
         self.calls.append(("namespace_exists", name))
-        return any(ns == name for ns, _ in self.services) or name in self.namespaces
+        return any(key[0] == name for key in self.services) or name in self.namespaces
 
     def get_service(self, name, namespace):
         self.calls.append(("get_service", name, namespace))
