@@ -80,6 +80,7 @@ def validate_ratio_params(params):
         min_samples=params.get("min_samples"),
         max_samples=params.get("max_samples"),
         max_error_rate=params.get("max_error_rate"),
+        test=params.get("test") or "split",
     )
     _whole(params, "timeout", 1)
     _whole(params, "settle_seconds", 0)

@@ -134,11 +134,17 @@ def _fraction(value, name, low, high, low_open=True, high_open=True):
     return float(value)
 
 
+TESTS = ("split", "presence")
+
+
 class Verdict(object):
     """Feed samples one by one (in time order); ask ``decision()`` at any point; ``finish()`` at the end."""
 
     def __init__(self, expected, tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=5000,
-                 max_error_rate=0.05):
+                 max_error_rate=0.05, test="split"):
+        if test not in TESTS:
+            raise CanaryError("test must be one of {0}, got {1!r}".format(", ".join(TESTS), test))
+        self.test = test
         self.weights, self.expected = expected_shares(expected)
         self.tolerance = _fraction(tolerance, "tolerance", 0.0, 0.5, high_open=False)
         self.alpha = _fraction(alpha, "alpha", 0.0, 0.5)
@@ -152,7 +158,9 @@ class Verdict(object):
         self.min_samples, self.max_samples = min_samples, max_samples
 
         positive = sorted((v for v, p in self.expected.items() if p > 0), key=lambda v: (self.expected[v], v))
-        if len(positive) >= 3:
+        if test == "presence":
+            self.tested = []  # no share test: every version with weight must answer, see _decide
+        elif len(positive) >= 3:
             self.tested = positive
         elif len(positive) == 2:
             self.tested = positive[:1]
@@ -170,7 +178,7 @@ class Verdict(object):
                 if 0.0 < p1 < 1.0:
                     sides.append(Sprt(p0, p1, self.alpha_side, self.beta))
             self.sides[version] = sides
-        zero_rule = len(positive) < len(self.expected) or len(positive) == 1
+        zero_rule = len(positive) < len(self.expected) or (len(positive) == 1 and test == "split")
         self.n0 = zero_check_samples(self.tolerance, self.beta) if zero_rule else 0
         self.needed = max(self.min_samples, self.n0)
         self.counts = dict((v, 0) for v in self.expected)
@@ -208,6 +216,10 @@ class Verdict(object):
     def _decide(self):
         if self.forbidden is not None:
             return ("fail", "exact-zero")
+        if self.test == "presence":
+            if self.n >= self.needed and not self._absent():
+                return ("pass", "presence")
+            return None
         for sides in self.sides.values():
             if any(side.state == "reject" for side in sides):
                 return ("fail", "sprt")
@@ -217,6 +229,10 @@ class Verdict(object):
 
     def decision(self):
         return self._decision
+
+    def _absent(self):
+        """Versions with weight that have not answered yet."""
+        return sorted((v for v in self.positive if not self.counts.get(v)), key=_version_key)
 
     def full(self):
         return self.n >= self.max_samples
@@ -241,6 +257,9 @@ class Verdict(object):
             if self.n < self.needed:
                 return self._final("fail", "too-few-samples",
                                    "collected {0} of at least {1} samples {2}".format(self.n, self.needed, where))
+            if self.test == "presence":
+                return self._final("fail", "presence", "version(s) {0} never answered in {1} samples {2} ({3})".format(
+                    ", ".join(self._absent()), self.n, where, self._shares_text()))
             decision, method, reason = self._wilson(where, truncated_by)
         else:
             decision, method = decision
@@ -275,6 +294,10 @@ class Verdict(object):
                                 "by {4} or more ({5}) after {6} samples {7}".format(
                                     self.expected_text(), version, direction, side.p0, _fmt(self.tolerance),
                                     self._shares_text(), self.n, where))
+        if method == "presence":
+            return "every version with weight answered: {0} in {1} samples {2}".format(
+                ", ".join("v{0} {1}".format(v, self.counts[v]) for v in sorted(self.counts, key=_version_key)),
+                self.n, where)
         if method == "exact-zero":
             return "all {0} samples went to the versions with weight ({1}) {2}".format(
                 self.n, ", ".join("v" + v for v in sorted(self.positive, key=_version_key)), where)

@@ -55,6 +55,12 @@ description:
     O(beta=0.01), 90/10, with only 600 samples); otherwise it fails as inconclusive and asks for more samples. The
     price of too few samples is therefore failed stages, not passed misroutes. With fewer than the required samples
     at O(timeout) the stage fails for too few samples."
+  - "B(Presence test.) With O(test=presence) no share is tested: the module passes as soon as at least
+    O(min_samples) samples were counted and every version with weight above zero has answered at least once, and
+    fails (RV(method=presence)) when O(max_samples) or O(timeout) is reached without that. Versions with weight 0
+    still follow the exact-zero rule. Use it where no split exists and the load balancer's distribution is not
+    specified (NGINX Service Mesh balances with least_time before a TrafficSplit exists), to check only that every
+    version answers; O(tolerance), O(alpha) and O(beta) then only size the reported intervals and the exact-zero rule."
   - Reported intervals are Wilson score intervals at confidence 1 - O(alpha) / k, Bonferroni-adjusted over the k
     versions reported.
   - "B(Defaults.) O(tolerance=0.05), O(alpha=0.01) and O(beta=0.01) follow the Gateway API weight conformance test
@@ -101,6 +107,14 @@ options:
       - Weights must be whole numbers or decimals C(>= 0), not all zero.
     type: dict
     required: true
+  test:
+    description:
+      - V(split) tests the shares against O(expected) (sequential test, exact zero, see the notes).
+      - V(presence) only requires every version with weight above zero to answer at least once among at least
+        O(min_samples) samples (and versions with weight 0 to stay at zero), for traffic that has no defined split.
+    type: str
+    choices: [split, presence]
+    default: split
   pattern:
     description:
       - Python regular expression with a named group C(version), searched in each log line or response.
@@ -211,6 +225,15 @@ EXAMPLES = r"""
       "1": 0
       "2": 100
 
+- name: Before any split, every backend version must answer (no share is tested)
+  meshlab.canary.traffic_ratio:
+    namespace: default
+    test: presence
+    expected:
+      "1": 1
+      "2": 1
+    min_samples: 20
+
 - name: A quicker, looser check (tolerance 0.1, beta 0.05) for a slow log source
   meshlab.canary.traffic_ratio:
     namespace: default
@@ -275,7 +298,8 @@ reason:
   type: str
   sample: "sequential test accepted 90/10 within 0.05 after 483 samples from 2 pods (v2 share 0.108)"
 method:
-  description: How the decision was reached, V(sprt), V(exact-zero), V(wilson), V(error-rate) or V(too-few-samples).
+  description: How the decision was reached, V(sprt), V(exact-zero), V(wilson), V(presence), V(error-rate) or
+    V(too-few-samples).
   returned: always
   type: str
   sample: sprt
@@ -320,6 +344,7 @@ def argument_spec():
         container=dict(type="str", default="frontend"),
         source=dict(type="str", choices=["logs", "probe"], default="logs"),
         expected=dict(type="dict", required=True),
+        test=dict(type="str", choices=["split", "presence"], default="split"),
         pattern=dict(type="str", default=r'"version"\s*:\s*"(?P<version>[^"]+)"'),
         tolerance=dict(type="float", default=0.05),
         alpha=dict(type="float", default=0.01),

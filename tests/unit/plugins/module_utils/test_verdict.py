@@ -326,3 +326,53 @@ def test_calibration_truncated_stages_rarely_pass_a_misroute():
         miss, truncated, stages))
     assert truncated > stages // 10  # the fallback really was exercised
     assert miss <= 0.01 + 3 * math.sqrt(0.01 * 0.99 / stages)
+
+
+# ---- presence test (no defined split: every version with weight must answer) ----
+
+def test_presence_passes_once_every_version_answered_and_min_samples_reached():
+    v = Verdict({"1": 1, "2": 1}, min_samples=20, test="presence")
+    for _ in range(25):
+        assert v.add("1") is None  # a skewed distribution (least_time) is not a failure
+    assert v.add("2") == ("pass", "presence")
+    decision, method, reason = v.finish(WHERE)
+    assert (decision, method) == ("pass", "presence")
+    assert reason == "every version with weight answered: v1 25, v2 1 in 26 samples " + WHERE
+
+
+def test_presence_needs_min_samples_even_when_both_answered():
+    v = Verdict({"1": 1, "2": 1}, min_samples=20, test="presence")
+    for version in ["1", "2"] * 9:
+        assert v.add(version) is None
+    assert v.finish(WHERE)[:2] == ("fail", "too-few-samples")
+    assert v.add("1") is None
+    assert v.add("2") == ("pass", "presence")
+
+
+def test_presence_fails_at_truncation_naming_the_silent_version():
+    v = Verdict({"1": 1, "2": 1}, min_samples=20, max_samples=50, test="presence")
+    for _ in range(50):
+        v.add("1")
+    assert v.decision() is None and v.full()
+    decision, method, reason = v.finish(WHERE)
+    assert (decision, method) == ("fail", "presence")
+    assert reason == "version(s) 2 never answered in 50 samples " + WHERE + " (v1 1.000, v2 0.000)"
+
+
+def test_presence_keeps_the_exact_zero_rule_for_weight_zero():
+    v = Verdict({"1": 1, "2": 1, "3": 0}, min_samples=5, test="presence")
+    v.add("1")
+    assert v.add("3") == ("fail", "exact-zero")
+
+
+def test_presence_still_applies_the_error_rate():
+    v = Verdict({"1": 1, "2": 1}, min_samples=4, max_error_rate=0.05, test="presence")
+    v.add_error(3)
+    for version in ("1", "2", "1", "2"):
+        v.add(version)
+    assert v.finish(WHERE)[:2] == ("fail", "error-rate")
+
+
+def test_unknown_test_is_rejected():
+    with pytest.raises(CanaryError, match="test must be one of split, presence, got 'share'"):
+        Verdict({"1": 1, "2": 1}, test="share")
