@@ -332,7 +332,7 @@ def test_calibration_truncated_stages_rarely_pass_a_misroute():
 
 def test_presence_passes_once_every_version_answered_and_min_samples_reached():
     v = Verdict({"1": 1, "2": 1}, min_samples=20, test="presence")
-    for _ in range(25):
+    for _sample in range(25):
         assert v.add("1") is None  # a skewed distribution (least_time) is not a failure
     assert v.add("2") == ("pass", "presence")
     decision, method, reason = v.finish(WHERE)
@@ -351,7 +351,7 @@ def test_presence_needs_min_samples_even_when_both_answered():
 
 def test_presence_fails_at_truncation_naming_the_silent_version():
     v = Verdict({"1": 1, "2": 1}, min_samples=20, max_samples=50, test="presence")
-    for _ in range(50):
+    for _sample in range(50):
         v.add("1")
     assert v.decision() is None and v.full()
     decision, method, reason = v.finish(WHERE)
