@@ -60,7 +60,8 @@ class Router:
 
     def status(self):
         with self._lock:
-            items = sorted(self.counts.items())
+            # A 502/503 has no service or pod (None): sort on strings so None never meets a name.
+            items = sorted(self.counts.items(), key=lambda item: tuple("" if v is None else str(v) for v in item[0]))
         return {"requests": [{"root": r, "service": s, "pod": p, "status": st, "count": n}
                              for (r, s, p, st), n in items]}
 
