@@ -18,6 +18,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
+from kubernetes import config
+
+from support import waiting
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures"
@@ -56,15 +60,13 @@ def apply(manifest, namespace=None, check=True):
 
 
 def wait_until(predicate, timeout, interval=0.5, what="condition"):
-    """Poll predicate() until truthy; bounded in time. Returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after {} s waiting for {}".format(timeout, what))
-        time.sleep(interval)
+    """Poll predicate() until truthy; bounded in time. Returns its value."""
+    return waiting.wait_until(what, predicate, timeout=timeout, interval=interval)
+
+
+@pytest.fixture(scope="module")
+def api():
+    return config.new_client_from_config(config_file=os.environ["KUBECONFIG"])
 
 
 def cri_line(when, text, stream="stdout"):
@@ -73,14 +75,10 @@ def cri_line(when, text, stream="stdout"):
 
 
 @pytest.fixture(scope="module")
-def namespace():
+def namespace(api):
     name = "smoke-" + uuid.uuid4().hex[:8]
     kubectl("create", "namespace", name)
-    wait_until(
-        lambda: kubectl("-n", name, "get", "serviceaccount", "default", check=False).returncode == 0,
-        60,
-        what="default ServiceAccount in " + name,
-    )
+    waiting.namespace_ready(api, name)
     yield name
     kubectl("delete", "namespace", name, "--wait=true", "--timeout=90s", check=False, timeout=120)
 
@@ -89,25 +87,28 @@ FIXTURE_CRDS = ("trafficsplits.split.smi-spec.io", "httproutes.gateway.networkin
 
 
 @pytest.fixture(scope="module")
-def crds():
-    """The fixture CRDs; the ones this module creates are deleted again (later suites share the
-    cluster and may test behaviour without them)."""
-    before = set(kubectl("get", "crd", "-o", "name").stdout.split())
-    kubectl("apply", "-f", str(FIXTURES / "crds"))
-    kubectl("wait", "--for=condition=Established", "--timeout=60s", *["crd/" + n for n in FIXTURE_CRDS])
+def crds(api):
+    """The fixture CRDs, Established and served; the ones this module creates are deleted again (later
+    suites share the cluster and may test behaviour without them)."""
+    created = []
+    for path in sorted((FIXTURES / "crds").glob("*.yaml")):
+        body = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if waiting.apply_crd(api, body):
+            created.append(body["metadata"]["name"])
+    for name in FIXTURE_CRDS:
+        waiting.crd_ready(api, name)
     yield
-    created = [n for n in FIXTURE_CRDS if "customresourcedefinition.apiextensions.k8s.io/" + n not in before]
-    if created:
-        kubectl("delete", "crd", *created, "--wait=true", "--timeout=90s", timeout=120)
+    for name in created:
+        waiting.delete_crd(api, name)
 
 
 @pytest.fixture(scope="module")
-def pod(namespace):
+def pod(api, namespace):
     """A pod of an Available Deployment (kwok simulates it)."""
     kubectl(
         "-n", namespace, "create", "deployment", "smoke", "--image=registry.invalid/smoke:1", "--replicas=2"
     )
-    kubectl("-n", namespace, "wait", "--for=condition=Available", "--timeout=90s", "deployment/smoke")
+    waiting.deployment_available(api, namespace, "smoke", timeout=90)
     out = kubectl("-n", namespace, "get", "pods", "-l", "app=smoke", "-o", "json").stdout
     pods = json.loads(out)["items"]
     assert len(pods) == 2

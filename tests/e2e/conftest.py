@@ -23,6 +23,8 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from support import waiting
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 if not os.environ.get("KUBECONFIG"):
@@ -42,18 +44,6 @@ ROOT_SERVICE = "backend-svc"
 PLAY_TIMEOUT = 420  # seconds, per ansible-playbook run
 FAULT_ANNOTATIONS = ("meshsim.test/misroute", "meshsim.test/route-weights", "meshsim.test/leak",
                      "meshsim.test/fault")
-
-
-def wait_until(what, predicate, timeout=30.0, interval=0.2):
-    """Poll ``predicate`` until it returns a truthy value (returned) or fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after {0} s waiting for {1}".format(timeout, what))
-        time.sleep(interval)
 
 
 def base_vars():
@@ -109,22 +99,10 @@ def api():
 
 
 def apply_crds(api):
-    ext = client.ApiextensionsV1Api(api)
+    """The CRD fixtures, each Established and served before the lab is deployed."""
     for name in ("trafficsplit.yaml", "httproute.yaml"):
         with open(os.path.join(REPO, "tests", "fixtures", "crds", name)) as handle:
-            body = yaml.safe_load(handle)
-        crd = body["metadata"]["name"]
-        try:
-            ext.create_custom_resource_definition(body)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-
-        def established(crd=crd):
-            obj = ext.read_custom_resource_definition(crd)
-            return any(c.type == "Established" and c.status == "True" for c in (obj.status.conditions or []))
-
-        wait_until("CRD {0} Established".format(crd), established)
+            waiting.apply_crd(api, yaml.safe_load(handle))
 
 
 class Lab(object):
@@ -153,7 +131,7 @@ class Lab(object):
         except ApiException as exc:
             if exc.status != 404:
                 raise
-        wait_until("TrafficSplit deleted", lambda: self.split_weights() == {})
+        waiting.wait_until("TrafficSplit deleted", lambda: self.split_weights() == {})
 
     def frontend_pods(self):
         pods = self.core.list_namespaced_pod(NAMESPACE, label_selector="app=frontend").items
@@ -264,7 +242,7 @@ def lab(api, request):
         proc = run_playbook("site.yml", base_vars(), tags="cluster,mesh,apps")
         assert proc.returncode == 0, "deploying the lab failed:\n" + proc.stdout[-6000:]
         the_lab = Lab(api, meshsim_dir)
-        wait_until("a frontend pod", the_lab.frontend_pods, timeout=60)
+        waiting.pods_ready(api, NAMESPACE, "app=frontend", timeout=60)
         yield the_lab
     finally:
         teardown = run_playbook("teardown.yml", base_vars())

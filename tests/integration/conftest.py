@@ -25,6 +25,8 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from support import waiting
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 PLAYBOOKS = os.path.join(HERE, "playbooks")
@@ -45,18 +47,6 @@ if not os.environ.get("KUBECONFIG"):
                 allow_module_level=True)
 
 
-def wait_until(what, predicate, timeout=30.0, interval=0.2):
-    """Poll ``predicate`` until it returns a truthy value (returned) or fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after {0} s waiting for {1}".format(timeout, what))
-        time.sleep(interval)
-
-
 # ---- the API ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -74,66 +64,15 @@ def custom(api):
     return client.CustomObjectsApi(api)
 
 
-def served_versions(api, group, plural):
-    """What the module's discovery sees: the versions of ``group`` that serve ``plural``."""
-    served = []
-    for item in client.ApisApi(api).get_api_versions().groups or []:
-        if item.name != group:
-            continue
-        for ver in item.versions or []:
-            resources = client.CustomObjectsApi(api).get_api_resources(group, ver.version).resources or []
-            if any(res.name == plural for res in resources):
-                served.append(ver.version)
-    return served
-
-
-def read_crd(ext, name):
-    try:
-        return ext.read_custom_resource_definition(name)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
 def apply_crd(api, which):
     """Create or replace a fixture CRD and wait until it is Established and served."""
-    name, path = CRD_FILES[which]
-    with open(path) as handle:
-        body = yaml.safe_load(handle)
-    ext = client.ApiextensionsV1Api(api)
-    current = read_crd(ext, name)
-    if current is not None and current.metadata.deletion_timestamp:
-        # still terminating (its objects are being removed): replacing it now would be undone by the deletion
-        wait_until("CRD {0} deleted".format(name), lambda: read_crd(ext, name) is None, timeout=60)
-        current = None
-    if current is None:
-        ext.create_custom_resource_definition(body)
-    else:
-        body["metadata"]["resourceVersion"] = current.metadata.resource_version
-        ext.replace_custom_resource_definition(name, body)
-
-    def established():
-        crd = ext.read_custom_resource_definition(name)
-        return any(c.type == "Established" and c.status == "True" for c in (crd.status.conditions or []))
-
-    wait_until("CRD {0} Established".format(name), established)
-    group, plural = name.split(".", 1)[1], name.split(".", 1)[0]
-    wait_until("{0} served".format(name), lambda: served_versions(api, group, plural))
+    with open(CRD_FILES[which][1]) as handle:
+        waiting.apply_crd(api, yaml.safe_load(handle))
 
 
 def delete_crd(api, which):
     """Delete a fixture CRD and wait until it is gone (not only terminating) and discovery no longer serves it."""
-    name, _path = CRD_FILES[which]
-    ext = client.ApiextensionsV1Api(api)
-    try:
-        ext.delete_custom_resource_definition(name)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-    wait_until("CRD {0} deleted".format(name), lambda: read_crd(ext, name) is None, timeout=60)
-    group, plural = name.split(".", 1)[1], name.split(".", 1)[0]
-    wait_until("{0} no longer served".format(name), lambda: not served_versions(api, group, plural), timeout=60)
+    waiting.delete_crd(api, CRD_FILES[which][0])
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +91,7 @@ def namespace(core, request):
     short = "".join(c for c in short if c.isalnum() or c == "-")[:40].strip("-")
     name = "it-{0}-{1}".format(short, uuid.uuid4().hex[:5])
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"meshlab-it": "1"})))
+    waiting.namespace_ready(core.api_client, name)
     yield name
     try:
         core.delete_namespace(name)
@@ -185,7 +125,7 @@ def snapshot(api, namespace):
     for pod in core.list_namespaced_pod(namespace).items:
         state[("Pod", pod.metadata.name)] = pod.metadata.resource_version
     for group, version, plural in (SMI, ROUTE):
-        if version not in served_versions(api, group, plural):
+        if version not in waiting.served_versions(api, group, plural):
             state[(plural, "<not served>")] = None
             continue
         for obj in custom.list_namespaced_custom_object(group, version, namespace, plural)["items"]:

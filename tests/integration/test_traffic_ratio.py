@@ -7,23 +7,21 @@ because every case here fails before a log line is read.
 import pytest
 from kubernetes import client
 
-from conftest import snapshot, wait_until
+from conftest import snapshot
+from support import waiting
 
 EXPECTED = {"1": 90, "2": 10}
 
 
 @pytest.fixture
 def frontend_pod(core, namespace):
-    """One pod like the tutorial's frontend, Running (kwok), in the test's namespace."""
-    wait_until("default ServiceAccount in {0}".format(namespace),
-               lambda: any(sa.metadata.name == "default" for sa in core.list_namespaced_service_account(namespace).items))
+    """One pod like the tutorial's frontend, Running and Ready (kwok), in the test's namespace."""
     core.create_namespaced_pod(namespace, client.V1Pod(
         metadata=client.V1ObjectMeta(name="frontend-0", labels={"app": "frontend"}),
         spec=client.V1PodSpec(containers=[client.V1Container(name="frontend", image="frontend:stand-in")],
                               automount_service_account_token=False),
     ))
-    wait_until("pod frontend-0 Running",
-               lambda: core.read_namespaced_pod("frontend-0", namespace).status.phase == "Running", timeout=60)
+    waiting.pods_ready(core.api_client, namespace, "app=frontend", count=1, timeout=60)
     return namespace
 
 

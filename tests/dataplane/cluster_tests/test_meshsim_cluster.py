@@ -17,10 +17,12 @@ import time
 import uuid
 
 import pytest
+import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from meshsim_lib import faults, tutorial
+from support import waiting
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -50,15 +52,7 @@ class Lab:
 
     def deploy(self):
         self.core.create_namespace({"metadata": {"name": self.ns}})
-        deadline = time.monotonic() + 60
-        while True:  # the default ServiceAccount may lag a new namespace
-            try:
-                self.core.read_namespaced_service_account("default", self.ns)
-                break
-            except ApiException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        waiting.namespace_ready(self.api, self.ns)  # the default ServiceAccount lags a new namespace
         for version in ("1", "2"):
             self.core.create_namespaced_config_map(self.ns, tutorial.configmap(version))
         for svc in tutorial.services():
@@ -72,13 +66,10 @@ class Lab:
         return [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
 
     def wait_pods(self, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            selectors = ("app=frontend", "app=backend,version=1", "app=backend,version=2")
-            if all(len(self.running_pods(s)) == 1 for s in selectors):
-                return
-            time.sleep(1)
-        raise AssertionError("tutorial pods not Running within %ss" % timeout)
+        for name in ("frontend", "backend-v1", "backend-v2"):
+            waiting.deployment_available(self.api, self.ns, name, timeout=timeout)
+        for selector in ("app=frontend", "app=backend,version=1", "app=backend,version=2"):
+            waiting.pods_ready(self.api, self.ns, selector, count=1, timeout=timeout)
 
     def frontend(self):
         pods = self.running_pods("app=frontend")
@@ -145,9 +136,10 @@ class Lab:
 def lab(tmp_path_factory):
     if not os.environ.get("KUBECONFIG"):
         pytest.fail("KUBECONFIG is not set: run inside `tests/cluster/localcluster run -- ...`")
-    _kubectl("apply", "-f", CRDS)
-    _kubectl("wait", "--for=condition=Established", "crd/trafficsplits.split.smi-spec.io", "--timeout=60s")
     lab_ = Lab("meshsim-e2e-" + uuid.uuid4().hex[:6], str(tmp_path_factory.mktemp("meshsim")))
+    for name in sorted(os.listdir(CRDS)):
+        with open(os.path.join(CRDS, name), encoding="utf-8") as fh:
+            waiting.apply_crd(lab_.api, yaml.safe_load(fh))
     lab_.deploy()
     lab_.wait_pods()
     started = subprocess.run([MESHSIM, "start", "--kubeconfig", os.environ["KUBECONFIG"], "--namespace", lab_.ns,
@@ -215,11 +207,19 @@ def test_v2_http500_fault_shows_as_errors(lab):
 
 def test_frontend_restart_rotates_logs_like_the_kubelet(lab):
     before = lab.logs()
-    lab.annotate("pod", lab.frontend(), faults.RESTART, "1")
-    time.sleep(5)
+    name = lab.frontend()
+    lab.annotate("pod", name, faults.RESTART, "1")
+
+    def restarted():
+        pod = lab.core.read_namespaced_pod(name, lab.ns)
+        status = (pod.status.container_statuses or [None])[0]
+        return status is not None and status.restart_count == 1 and status.ready and pod
+
+    pod = waiting.wait_until("frontend restarted once and Ready", restarted, timeout=30)
+    # the new instance's first line, so the rotated log is complete and the new one has begun
+    waiting.wait_until("a line from the restarted frontend", lambda: lab.logs(), timeout=30)
     previous = lab.logs(previous=True)
     current = lab.logs()
-    pod = lab.core.read_namespaced_pod(lab.frontend(), lab.ns)
     status = pod.status.container_statuses[0]
     print("restart: pod status restartCount=%s containerID=%s ready=%s phase=%s"
           % (status.restart_count, status.container_id, status.ready, pod.status.phase))
