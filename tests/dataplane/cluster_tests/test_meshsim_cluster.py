@@ -217,7 +217,7 @@ def test_frontend_restart_rotates_logs_like_the_kubelet(lab):
 
     pod = waiting.wait_until("frontend restarted once and Ready", restarted, timeout=30)
     # the new instance's first line, so the rotated log is complete and the new one has begun
-    waiting.wait_until("a line from the restarted frontend", lambda: lab.logs(), timeout=30)
+    waiting.wait_until("a line from the restarted frontend", lab.logs, timeout=30)
     previous = lab.logs(previous=True)
     current = lab.logs()
     status = pod.status.container_statuses[0]
