@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 PLAYBOOK_ARGS ?=
 
-.PHONY: help setup lab teardown test lint yamllint ansible-lint sanity units build changelog integration clean
+.PHONY: help setup lab teardown test lint yamllint ansible-lint sanity units build ee changelog integration clean
 
 help:
 	@echo "make lab    # set up .venv, then ansible-playbook playbooks/site.yml (PLAYBOOK_ARGS='--tags canary' ...)"
@@ -44,7 +44,7 @@ lab: setup
 teardown: setup
 	ansible-playbook playbooks/teardown.yml $(PLAYBOOK_ARGS)
 
-test: lint sanity units build changelog integration
+test: lint sanity units build ee changelog integration
 	@echo "make test: all checks passed"
 
 lint: yamllint ansible-lint
@@ -63,6 +63,11 @@ units: setup
 
 build: setup
 	tests/build/run.sh
+
+# The execution environment's build context, rendered offline by ansible-builder (no image build:
+# that needs a container engine) and checked by tests/ee.
+ee: setup
+	python -m pytest tests/ee
 
 changelog: setup
 	antsibull-changelog lint

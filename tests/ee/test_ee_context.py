@@ -1,0 +1,268 @@
+"""The execution environment's build context, rendered offline by ``ansible-builder create``.
+
+The image build itself needs a container engine, which CI does not have.  What can be checked without
+one is checked here: the context renders with no network (inside ``unshare --net`` when that is
+possible), it holds the collection tarball built from this checkout with its EE metadata, the
+introspection the image build runs finds the collection's Python and system requirements (and
+nothing a UBI build cannot install), the tools come from the minikube role's pinned, sha256-checked
+release URLs, and the pins restated in the EE files agree with the ones the tests use.
+"""
+
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+import yaml
+from bindep.depends import Depends
+from jinja2 import Environment, StrictUndefined
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+EE_FILE = REPO / "execution-environment.yml"
+NAVIGATOR_FILE = REPO / "ansible-navigator.yml"
+
+# bindep profiles of the base image (UBI 9: distro id rhel) and of Debian/Ubuntu controllers.
+UBI9_PROFILES = ["platform:rpm", "platform:redhat", "platform:rhel", "platform:rhel-9", "platform:rhel-9.6"]
+DEBIAN_PROFILES = ["platform:dpkg", "platform:debian", "platform:debian-12"]
+UBUNTU_PROFILES = ["platform:dpkg", "platform:ubuntu", "platform:ubuntu-noble"]
+# System packages known to be in the UBI 9 BaseOS/AppStream repositories (no subscription needed).
+UBI9_PACKAGES = {"tar", "gzip"}
+
+
+def _load(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _run(argv, **kwargs):
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)
+    assert result.returncode == 0, "%s failed (rc %d):\n%s\n%s" % (
+        shlex.join(argv),
+        result.returncode,
+        result.stdout,
+        result.stderr,
+    )
+    return result
+
+
+def _no_network_prefix():
+    """``unshare --net`` when this user may create a network namespace, else nothing."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "--net", "true"], capture_output=True, check=False).returncode == 0:
+        return [unshare, "--net"]
+    return []
+
+
+def _pins(path):
+    """``name==version`` lines of a requirements file, by lower-case name."""
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([A-Za-z0-9_.+-]+)", line)
+        assert match, "%s: %r is not an exact name==version pin" % (path.name, line)
+        pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def _active_packages(bindep_text, profiles):
+    return sorted({rule[0] for rule in Depends(bindep_text).active_rules(profiles)})
+
+
+@pytest.fixture(scope="module")
+def ee(tmp_path_factory):
+    """Build the tarball, render the context offline, install the tarball where introspection looks."""
+    work = tmp_path_factory.mktemp("ee")
+    # The EE file's additional_build_files are relative to it: give it a dist/ee of its own.
+    shutil.copy(EE_FILE, work / EE_FILE.name)
+    _run(["ansible-galaxy", "collection", "build", str(REPO), "--output-path", str(work / "dist" / "ee"), "--force"])
+    prefix = _no_network_prefix()
+    context = work / "context"
+    create = _run(
+        prefix
+        + [
+            "ansible-builder", "create", "--file", str(work / EE_FILE.name), "--context", str(context),
+            "--output-filename", "Containerfile", "-v", "3",
+        ]
+    )
+    tarballs = sorted((work / "dist" / "ee").glob("*.tar.gz"))
+    assert len(tarballs) == 1, tarballs
+    collections = work / "collections"
+    _run(["ansible-galaxy", "collection", "install", "--offline", "--no-deps", "--force", "-p", str(collections), str(tarballs[0])])
+    # kubernetes.core as the image gets it: the version the tests run with (bundled by the ansible package).
+    import ansible_collections.kubernetes.core as kubernetes_core  # pylint: disable=import-outside-toplevel
+
+    (collections / "ansible_collections" / "kubernetes").mkdir()
+    os.symlink(list(kubernetes_core.__path__)[0], collections / "ansible_collections" / "kubernetes" / "core")
+    return {
+        "context": context,
+        "containerfile": (context / "Containerfile").read_text(encoding="utf-8"),
+        "create": create,
+        "offline": bool(prefix),
+        "collections": collections,
+        "tarball": tarballs[0],
+    }
+
+
+@pytest.fixture(scope="module")
+def introspection(ee):
+    """Run the context's own introspect step with the options the Containerfile gives it."""
+    line = next(x for x in ee["containerfile"].splitlines() if "introspect.py introspect" in x)
+    argv = shlex.split(line[len("RUN "):])
+    assert argv[:2] == ["$PYCMD", "/output/scripts/introspect.py"], line
+    options = []
+    for arg in argv[3:]:
+        name, _sep, value = arg.partition("=")
+        if name in ("--write-bindep", "--write-pip"):
+            continue
+        # Files the Containerfile COPYs into /build from _build/ under the same name.
+        options.append("%s=%s" % (name, ee["context"] / "_build" / value))
+    out = _run([sys.executable, str(ee["context"] / "_build" / "scripts" / "introspect.py"), "introspect"]
+               + options + [str(ee["collections"])])
+    return yaml.safe_load(out.stdout.split("---", 1)[1])
+
+
+def test_create_renders_without_errors_or_warnings(ee):
+    assert "Complete! The build context can be found at" in ee["create"].stdout
+    output = ee["create"].stdout + ee["create"].stderr
+    assert "No matches" not in output and "does not exist" not in output, output
+    assert ee["containerfile"].startswith('ARG EE_BASE_IMAGE="%s"' % _load(EE_FILE)["images"]["base_image"]["name"])
+
+
+def test_create_needed_no_network(ee):
+    if not ee["offline"]:
+        pytest.skip("unshare --net is not permitted for this user; ansible-builder create ran with the network")
+    assert ee["offline"]
+
+
+def test_context_installs_this_checkout_and_kubernetes_core(ee):
+    galaxy = _load(ee["context"] / "_build" / "requirements.yml")
+    by_name = {c["name"]: c for c in galaxy["collections"]}
+    import ansible_collections.kubernetes.core as kubernetes_core  # pylint: disable=import-outside-toplevel
+
+    manifest = pathlib.Path(list(kubernetes_core.__path__)[0]) / "MANIFEST.json"
+    tested = yaml.safe_load(manifest.read_text(encoding="utf-8"))["collection_info"]["version"]
+    assert str(by_name["kubernetes.core"]["version"]) == tested
+    files = [c for c in galaxy["collections"] if c.get("type") == "file"]
+    assert len(files) == 1, files
+    # The Containerfile copies _build/ to /build before ansible-galaxy runs.
+    path = pathlib.PurePosixPath(files[0]["name"])
+    assert path.parts[:2] == ("/", "build"), path
+    in_context = ee["context"] / "_build" / pathlib.Path(*path.parts[2:])
+    assert in_context.is_file(), "the galaxy requirement %s is not in the context (galaxy.yml version bumped?)" % path
+    assert in_context.name == ee["tarball"].name
+
+
+def test_tarball_ships_ee_metadata_but_not_the_image_files(ee):
+    with tarfile.open(ee["tarball"]) as tar:
+        names = set(tar.getnames())
+        meta = yaml.safe_load(tar.extractfile("meta/execution-environment.yml"))
+    assert {"meta/execution-environment.yml", "requirements.txt", "bindep.txt"} <= names
+    assert meta["dependencies"] == {"python": "requirements.txt", "system": "bindep.txt"}
+    assert not {"execution-environment.yml", "ansible-navigator.yml"} & names
+
+
+def test_introspection_finds_the_collections_python_requirements(introspection):
+    python = introspection["python"]
+    for name, version in _pins(REPO / "requirements.txt").items():
+        assert "%s==%s  # from collection meshlab.canary" % (name, version) in python, python
+    # kubernetes.core's own lines are still there (pip resolves both).
+    assert any(line.endswith("# from collection kubernetes.core") for line in python), python
+
+
+def test_introspection_system_requirements_build_on_ubi_and_debian(introspection):
+    system = introspection["system"]
+    ours = [line for line in system if line.endswith("# from collection meshlab.canary")]
+    assert sorted(line.split()[0] for line in ours) == ["gzip", "tar"], system
+    text = "".join(line.split("#", 1)[0].strip() + "\n" for line in system)
+    on_ubi = _active_packages(text, UBI9_PROFILES)
+    # kubernetes.core #1141: openshift-clients (rhel-9) is not in the UBI repositories.
+    assert "openshift-clients" not in on_ubi
+    assert set(on_ubi) <= UBI9_PACKAGES, on_ubi
+    assert _active_packages(text, DEBIAN_PROFILES) == ["gzip", "tar"]
+    assert _active_packages(text, UBUNTU_PROFILES) == ["gzip", "tar"]
+
+
+def test_without_the_exclusion_ubi_would_be_asked_for_openshift_clients(ee):
+    """The exclusion is what keeps the build on UBI: kubernetes.core asks for openshift-clients."""
+    out = _run([sys.executable, str(ee["context"] / "_build" / "scripts" / "introspect.py"), "introspect",
+                str(ee["collections"])])
+    system = yaml.safe_load(out.stdout.split("---", 1)[1])["system"]
+    text = "".join(line.split("#", 1)[0].strip() + "\n" for line in system)
+    assert "openshift-clients" in _active_packages(text, UBI9_PROFILES)
+
+
+def _role_defaults(ee):
+    installed = ee["collections"] / "ansible_collections" / "meshlab" / "canary"
+    defaults = _load(installed / "roles" / "minikube" / "defaults" / "main.yml")
+    role_vars = _load(installed / "roles" / "minikube" / "vars" / "main.yml")
+    return defaults, role_vars
+
+
+def _render(value, variables):
+    env = Environment(undefined=StrictUndefined)
+    for _round in range(5):
+        if "{{" not in str(value):
+            break
+        value = env.from_string(str(value)).render(**variables)
+    return value
+
+
+def test_tools_are_installed_by_the_minikube_role_with_its_pins(ee):
+    steps = [x for x in ee["containerfile"].splitlines() if "meshlab.canary.minikube" in x]
+    assert len(steps) == 1, steps
+    step = steps[0]
+    assert "tasks_from=install" in step
+    # Only the destination directories are set; versions, URLs and checksums stay the role's.
+    extra = dict(m.split("=", 1) for m in re.findall(r"-e (\S+)", step))
+    assert set(extra) == {"minikube_bin_dir", "minikube_download_dir"}, extra
+
+    defaults, role_vars = _role_defaults(ee)
+    variables = dict(defaults, __minikube_os="linux", __minikube_arch="amd64")
+    variables.update(extra)
+    assert role_vars["__minikube_arch_map"]["x86_64"] == "amd64"
+    expected = {
+        "minikube": ("minikube_minikube_url", "minikube_minikube_checksum", defaults["minikube_version"], ".sha256"),
+        "helm": ("minikube_helm_url", "minikube_helm_checksum", defaults["minikube_helm_version"], ".sha256sum"),
+        "kubectl": ("minikube_kubectl_url", "minikube_kubectl_checksum", defaults["minikube_kubernetes_version"], ".sha256"),
+    }
+    for tool, (url_var, checksum_var, version, suffix) in expected.items():
+        url = _render(defaults[url_var], variables)
+        checksum = _render(defaults[checksum_var], variables)
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", version), (tool, version)
+        assert url.startswith("https://") and version in url and "linux" in url and "amd64" in url, url
+        assert checksum == "sha256:%s%s" % (url, suffix), (tool, checksum)
+    # The step checks that each tool runs.
+    for tool in expected:
+        assert "&& %s version" % tool in step
+
+
+def test_navigator_runs_the_site_playbook_in_this_image_with_the_same_tool_paths(ee):
+    navigator = _load(NAVIGATOR_FILE)["ansible-navigator"]
+    definition = _load(EE_FILE)
+    assert navigator["ansible"]["playbook"]["path"] == "playbooks/site.yml"
+    assert (REPO / navigator["ansible"]["playbook"]["path"]).is_file()
+    assert navigator["execution-environment"]["image"] == definition["options"]["tags"][0]
+    step = next(x for x in ee["containerfile"].splitlines() if "meshlab.canary.minikube" in x)
+    built = re.findall(r"-e (\S+)", step)
+    passed = re.findall(r"-e (\S+)", navigator["ansible"]["cmdline"])
+    assert passed == built
+
+
+def test_restated_versions_agree(ee):
+    definition = _load(EE_FILE)
+    galaxy = _load(REPO / "galaxy.yml")
+    tested = _pins(REPO / "requirements-test.txt")
+    for name, version in _pins(REPO / "requirements.txt").items():
+        assert tested.get(name) == version, "requirements.txt pins %s==%s, requirements-test.txt %s" % (
+            name, version, tested.get(name))
+    assert definition["dependencies"]["ansible_core"]["package_pip"] == "ansible-core==%s" % tested["ansible-core"]
+    tag = definition["options"]["tags"][0]
+    assert tag.endswith(":%s" % galaxy["version"]), tag
+    assert ee["tarball"].name == "%s-%s-%s.tar.gz" % (galaxy["namespace"], galaxy["name"], galaxy["version"])
