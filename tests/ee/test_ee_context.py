@@ -274,3 +274,113 @@ def test_restated_versions_agree(ee):
     tag = definition["options"]["tags"][0]
     assert tag.endswith(":%s" % galaxy["version"]), tag
     assert ee["tarball"].name == "%s-%s-%s.tar.gz" % (galaxy["namespace"], galaxy["name"], galaxy["version"])
+
+
+ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+LAB_TIME_PLAYBOOK = """\
+- name: What the minikube role does with the image's tools at lab time
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Preflight
+      ansible.builtin.include_role:
+        name: meshlab.canary.minikube
+        tasks_from: preflight
+    - name: Install
+      ansible.builtin.include_role:
+        name: meshlab.canary.minikube
+        tasks_from: install
+    - name: Notes
+      ansible.builtin.debug:
+        msg: "NOTES={{ __minikube_preflight.notes | to_json }}"
+"""
+
+
+def _fake_releases(root, defaults, arch):
+    """Stand-ins for the three release downloads, with checksum files in each project's format."""
+    root.mkdir()
+    scripts = {
+        "minikube": "#!/bin/sh\necho %s\n" % defaults["minikube_version"],
+        "kubectl": "#!/bin/sh\necho kubectl-stand-in\n",
+        "helm": "#!/bin/sh\necho helm-stand-in\n",
+    }
+    for name in ("minikube", "kubectl"):
+        (root / name).write_text(scripts[name], encoding="utf-8")
+    inner = root / ("linux-%s" % arch)
+    inner.mkdir()
+    (inner / "helm").write_text(scripts["helm"], encoding="utf-8")
+    (inner / "helm").chmod(0o755)
+    helm_tar = root / ("helm-%s-linux-%s.tar.gz" % (defaults["minikube_helm_version"], arch))
+    with tarfile.open(helm_tar, "w:gz") as tar:
+        tar.add(inner, arcname=inner.name)
+    urls = {}
+    for var, path, sidecar in (
+        ("minikube_minikube_url", root / "minikube", ".sha256"),
+        ("minikube_kubectl_url", root / "kubectl", ".sha256"),
+        ("minikube_helm_url", helm_tar, ".sha256sum"),
+    ):
+        digest = _run(["sha256sum", str(path)]).stdout.split()[0]
+        line = digest if sidecar == ".sha256" else "%s  %s" % (digest, path.name)
+        pathlib.Path(str(path) + sidecar).write_text(line + "\n", encoding="utf-8")
+        urls[var] = "file://%s" % path
+        urls[var.replace("_url", "_checksum")] = "sha256:file://%s%s" % (path, sidecar)
+    return urls
+
+
+def test_build_step_installs_the_tools_where_the_lab_finds_them(ee, tmp_path):
+    """Run the image's tool step (release URLs pointed at local stand-ins), then the role as the lab does."""
+    if os.geteuid() != 0:
+        pytest.skip("the image step runs as root (chgrp to group 0)")
+    defaults, _role_vars = _role_defaults(ee)
+    arch = ARCHES[os.uname().machine]
+    urls = _fake_releases(tmp_path / "releases", defaults, arch)
+    overrides = tmp_path / "urls.json"
+    overrides.write_text(yaml.safe_dump(urls), encoding="utf-8")
+    home = tmp_path / "home"
+    fake_bin = tmp_path / "fake-bin"
+    fake_bin.mkdir()
+    (fake_bin / "qemu-img").write_text("#!/bin/sh\necho qemu-img stand-in\n", encoding="utf-8")
+    (fake_bin / "qemu-img").chmod(0o755)
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n", encoding="utf-8")
+    env = dict(
+        os.environ,
+        HOME=str(home),
+        PATH="%s:%s" % (fake_bin, os.environ["PATH"]),
+        ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ee["collections"]),
+        ANSIBLE_LOCALHOST_WARNING="false",
+    )
+
+    lines, index = _role_step(ee["containerfile"])
+    anchor = "tasks_from=install'"
+    assert lines[index].count(anchor) == 1, lines[index]
+    # Only the release URLs change (to the stand-ins); the directories stay the role's defaults.
+    step = lines[index][len("RUN "):].replace(anchor, "%s -e @%s" % (anchor, overrides))
+    built = _run(_no_network_prefix() + ["bash", "-ec", step], env=env, cwd=str(tmp_path))
+    # The step's own check ran the installed tools.
+    assert defaults["minikube_version"] in built.stdout and "helm-stand-in" in built.stdout, built.stdout
+    for tool in ("minikube", "helm", "kubectl"):
+        assert (home / ".local" / "bin" / tool).is_file(), tool
+    assert (home / ".cache" / "meshlab-canary" / "helm.version").read_text(encoding="utf-8").strip() == defaults[
+        "minikube_helm_version"]
+    assert not list((home / ".cache" / "meshlab-canary").glob("*.tar.gz"))
+    # The run-time user (uid 1000, group 0) creates HOME/.minikube and HOME/.kube.
+    assert home.stat().st_gid == 0 and home.stat().st_mode & 0o070 == 0o070, oct(home.stat().st_mode)
+
+    # Lab time: preflight sees every tool at its pinned version and the install tasks change nothing.
+    (tmp_path / "lab.yml").write_text(LAB_TIME_PLAYBOOK, encoding="utf-8")
+    lab = _run(
+        _no_network_prefix()
+        + [
+            "ansible-playbook", str(tmp_path / "lab.yml"), "-e", "@%s" % overrides,
+            "-e", "minikube_driver=qemu2", "-e", "minikube_cpus=1", "-e", "minikube_memory_mb=1",
+            "-e", "minikube_preflight_min_cpus=1", "-e", "minikube_preflight_min_free_memory_mb=0",
+            "-e", "minikube_preflight_min_free_disk_gb=0",
+        ],
+        env=env,
+        cwd=str(tmp_path),
+    )
+    assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s", lab.stdout), lab.stdout
+    notes = re.search(r"NOTES=(\[.*?\])", lab.stdout).group(1)
+    assert "will be installed" not in notes, notes
