@@ -252,6 +252,23 @@ def test_tools_are_installed_by_the_minikube_role_with_its_pins(ee):
         assert "%s version" % tool in step, tool
 
 
+def test_image_user_gets_the_home_the_tools_are_in(ee):
+    """ansible-builder's entrypoint sets HOME from /etc/passwd (else /runner): it must be the build's HOME."""
+    lines, index = _role_step(ee["containerfile"])
+    user = _load(EE_FILE)["options"]["user"]
+    assert "USER %s" % user in lines[index:], lines[index:]
+    home = [line.split("=", 1)[1] for line in lines[:index] if line.startswith("ENV HOME=")][-1]
+    entries = [re.search(r"echo '([^']+)' >> /etc/passwd", line) for line in lines[:index]]
+    entries = [m.group(1).split(":") for m in entries if m]
+    assert [(e[2], e[3], e[5]) for e in entries] == [(str(user), "0", home)], entries
+    # The tools are also on PATH for a run under any other HOME.
+    links = [line for line in lines[index + 1:] if line.startswith("RUN ln -s ")]
+    assert len(links) == 1, links
+    argv = shlex.split(links[0][len("RUN "):])
+    assert argv[-1] == "/usr/local/bin/"
+    assert sorted(argv[2:-1]) == sorted("%s/.local/bin/%s" % (home, t) for t in ("helm", "kubectl", "minikube"))
+
+
 def test_navigator_runs_the_site_playbook_in_this_image():
     navigator = _load(NAVIGATOR_FILE)["ansible-navigator"]
     definition = _load(EE_FILE)
