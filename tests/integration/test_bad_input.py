@@ -165,12 +165,11 @@ def _kubeconfig_to(path, port=None, token=None):
 def test_unreachable_api(api, crds, lab_services, play, tmp_path):
     port = closed_loopback_port()
     kubeconfig = _kubeconfig_to(tmp_path / "closed-port.yaml", port=port)
-    run = _fails_unchanged(play, api, lab_services, _vars(lab_services, "smi", it_kubeconfig=kubeconfig),
-                           "cannot reach the Kubernetes API", "host='127.0.0.1', port={0}".format(port),
-                           "Connection refused",
-                           "Check kubeconfig, context and host, and that the cluster is running.",
-                           env={"K8S_AUTH_KUBECONFIG": kubeconfig})
-    assert run.duration < 60, run
+    _fails_unchanged(play, api, lab_services, _vars(lab_services, "smi", it_kubeconfig=kubeconfig),
+                     "cannot reach the Kubernetes API", "host='127.0.0.1', port={0}".format(port),
+                     "Connection refused",
+                     "Check kubeconfig, context and host, and that the cluster is running.",
+                     env={"K8S_AUTH_KUBECONFIG": kubeconfig})
 
 
 def test_rejected_credentials(api, crds, lab_services, play, tmp_path):

@@ -7,7 +7,7 @@ because every case here fails before a log line is read.
 import pytest
 from kubernetes import client
 
-from conftest import snapshot
+from conftest import PLAY_TIMEOUT, snapshot
 from support import waiting
 
 EXPECTED = {"1": 90, "2": 10}
@@ -27,8 +27,10 @@ def frontend_pod(core, namespace):
 
 def _fails_fast_unchanged(api, play, namespace, extra, *fragments):
     before = snapshot(api, namespace)
+    # The module's timeout is longer than the play may take (PLAY_TIMEOUT): a bad input that waited for it
+    # instead of failing at once would end the play by force and fail the test, whatever the machine's load.
     data = {"it_namespace": namespace, "it_expected": EXPECTED, "it_settle_seconds": 0, "it_poll_interval": 1,
-            "it_timeout": 60}
+            "it_timeout": 2 * PLAY_TIMEOUT}
     data.update(extra)
     for check in (True, False):
         run = play("traffic_ratio", data, check=check)
@@ -36,7 +38,6 @@ def _fails_fast_unchanged(api, play, namespace, extra, *fragments):
         for fragment in fragments:
             assert fragment in run.msg, "{0!r} not in the message of {1!r}".format(fragment, run)
         assert run.result.get("changed") is False, run
-        assert run.duration < 30, "a bad input should fail at once, not after the timeout: {0!r}".format(run)
         assert snapshot(api, namespace) == before, "the cluster changed: {0!r}".format(run)
 
 

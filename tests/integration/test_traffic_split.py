@@ -5,7 +5,7 @@ Every step is one ``ansible-playbook`` run of ``playbooks/traffic_split.yml``; a
 back with the kubernetes client, so "changed" and "not changed" are checked against what the cluster holds.
 """
 
-from conftest import ROUTE, SMI, get_object
+from conftest import PLAY_TIMEOUT, ROUTE, SMI, get_object
 
 SPLIT_90 = [{"service": "backend-v1", "weight": 90}, {"service": "backend-v2", "weight": 10}]
 SPLIT_20 = [{"service": "backend-v1", "weight": 20}, {"service": "backend-v2", "weight": 80}]
@@ -129,7 +129,7 @@ def test_gateway_without_controller_times_out(crds, lab_services, play, custom):
     assert "HTTPRoute backend-split was written but not Accepted at its current generation within 3 s" in run.msg
     assert "is a controller handling this route?" in run.msg
     assert run.result["changed"] is True and run.result["changed_at"]
-    assert 3 <= run.duration < 60, run
+    assert run.duration >= 3, run  # it waited for wait_timeout before failing
     _assert_weights(get_object(custom, ROUTE, lab_services, "backend-split"), "gateway", SPLIT_90)
 
     # a rerun finds nothing to change but must still not report success for an unaccepted route
@@ -141,11 +141,11 @@ def test_gateway_without_controller_times_out(crds, lab_services, play, custom):
 
 def test_gateway_rejected_route_fails(crds, lab_services, play, status_writer):
     """A controller that sets Accepted=False at the current generation: the task fails at once with its reason."""
+    # wait_timeout beyond PLAY_TIMEOUT: waiting for it instead of failing at once would kill the play
     with status_writer(lab_services, accept=False):
-        run = play("traffic_split", _vars(lab_services, "gateway", SPLIT_90, it_wait_timeout=60))
+        run = play("traffic_split", _vars(lab_services, "gateway", SPLIT_90, it_wait_timeout=2 * PLAY_TIMEOUT))
     assert run.rc != 0 and run.failed, run
     assert "HTTPRoute backend-split was written but not accepted: NotAllowedByListeners" in run.msg
-    assert run.duration < 30, run
 
 
 def test_gateway_accepted_only_at_an_older_generation_times_out(crds, lab_services, play, custom, status_writer):
