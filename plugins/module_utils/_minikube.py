@@ -472,14 +472,16 @@ def ensure_profile(cli, params, check_mode=False):
     result = {"changed": plan["changed"], "action": plan["action"], "message": plan["message"],
               "profile": profile, "status": plan["status"], "drift": plan["drift"], "minikube_version": version,
               "diff": {"before": plan["before"], "after": plan["after"]}}
+    refused = dict(result)
+    refused.update(changed=False, commands=[])
     if plan["action"] == "conflict":
-        raise MinikubeError(plan["message"], **dict(result, changed=False, commands=[]))
+        raise MinikubeError(plan["message"], **refused)
     if plan["action"] in ("create", "start", "recreate"):
         rc, out, _err = cli.read("config", "defaults", "kubernetes-version", "--output=json")
         problem = version_support_problem(desired.get("kubernetes_version"),
                                           parse_supported_versions(out) if rc == 0 else None, version)
         if problem:
-            raise MinikubeError(problem, **dict(result, changed=False, commands=[]))
+            raise MinikubeError(problem, **refused)
 
     steps = []
     if plan["action"] in ("delete", "recreate"):
