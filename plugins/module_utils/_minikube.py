@@ -503,3 +503,16 @@ def ensure_profile(cli, params, check_mode=False):
                               commands=list(cli.commands))
             raise
     return result
+
+
+def preview_without_minikube(params):
+    """Check mode on a host where minikube is not installed yet (the play installs it first): the plan as if
+    no profile existed, so ``--check`` previews a fresh machine instead of failing."""
+    profile, state = params["profile"], params.get("state") or "present"
+    desired = desired_settings(params) if state == "present" else {"extra_config": []}
+    plan = plan_profile({"valid": [], "invalid": []}, None, profile, desired, state=state)
+    commands = [start_argv("minikube", profile, desired, params)] if plan["action"] == "create" else []
+    return {"changed": plan["changed"], "action": plan["action"], "profile": profile, "status": "absent",
+            "drift": [], "commands": commands, "minikube_version": None,
+            "message": "minikube is not installed (yet); %s" % plan["message"],
+            "diff": {"before": plan["before"], "after": plan["after"]}}

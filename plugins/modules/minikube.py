@@ -122,7 +122,8 @@ options:
       - Path of the minikube binary. Not given, C(minikube) is looked up on C(PATH).
     type: path
 notes:
-  - With O(state=absent) a host without a minikube binary has no profile to delete; the task reports C(ok).
+  - A host without a minikube binary has no profile. O(state=absent) and O(state=stopped) then report C(ok), and check
+    mode with O(state=present) previews the C(create) (the play may install minikube first); a real run fails.
   - The minikube binary is run with C(MINIKUBE_IN_STYLE=false), so its messages in failures are plain text.
 seealso:
   - module: meshlab.canary.minikube_preflight_info
@@ -203,6 +204,7 @@ from ansible_collections.meshlab.canary.plugins.module_utils._minikube import (
     MinikubeCli,
     MinikubeError,
     ensure_profile,
+    preview_without_minikube,
 )
 
 
@@ -233,11 +235,16 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     binary = params["binary_path"] or module.get_bin_path("minikube")
+    if not binary and (module.check_mode or params["state"] != "present"):
+        # nothing can exist without the binary; in check mode the play may install it first
+        try:
+            result = preview_without_minikube(params)
+        except MinikubeError as exc:
+            module.fail_json(msg=str(exc), **exc.fields)
+        if not module._diff:
+            result.pop("diff")
+        module.exit_json(**result)
     if not binary:
-        if params["state"] == "absent":
-            module.exit_json(changed=False, action="none", profile=params["profile"], status="absent", drift=[],
-                             commands=[], minikube_version=None,
-                             message="minikube is not installed here; there is no profile %s to delete" % params["profile"])
         module.fail_json(msg="minikube was not found on PATH; install it or set binary_path")
 
     def run(argv):

@@ -190,10 +190,15 @@ def test_absent(capsys):
     assert run_minikube(fake, dict(profile="meshlab", state="absent"), capsys)["changed"] is False
 
 
-def test_absent_without_minikube_installed_is_ok(capsys):
-    with mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=None):
+def test_without_minikube_installed(capsys):
+    with mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=None), \
+            mock.patch.object(basic.AnsibleModule, "run_command", side_effect=AssertionError("nothing to run")):
         result = run_module(minikube, dict(profile="meshlab", state="absent"), capsys)
-        assert result["changed"] is False and "not installed" in result["message"]
+        assert result["changed"] is False and result["message"].startswith("minikube is not installed (yet); ")
+        assert run_module(minikube, dict(profile="meshlab", state="stopped"), capsys)["changed"] is False
+        preview = run_module(minikube, LAB, capsys, check=True, diff=True)
+        assert preview["changed"] is True and preview["action"] == "create"
+        assert preview["diff"]["before"] == {"state": "absent"} and preview["commands"][0][:2] == ["minikube", "start"]
         missing = run_module(minikube, dict(profile="meshlab"), capsys)
     assert missing["failed"] is True and "binary_path" in missing["msg"]
 
