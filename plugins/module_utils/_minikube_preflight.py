@@ -338,13 +338,18 @@ def probe_driver(name, run, which):
     return result
 
 
-def probe_tools(run, which):
+def probe_tools(run, which, known=None):
+    """minikube, helm and kubectl on PATH. A copy the caller recorded (``known[tool] = {path, version}``, e.g. the
+    helm the minikube role installed with its version stamp) is reported with that version and not run."""
     tools = {}
     commands = {"minikube": ["version", "--output=json"], "helm": ["version", "--template", "{{.Version}}"]}
     for tool in TOOLS:
         path = which(tool)
         facts = {"found": bool(path), "path": path, "version": None}
-        if path and tool in commands:
+        record = (known or {}).get(tool) or {}
+        if path and record.get("path") and os.path.normpath(record["path"]) == os.path.normpath(path):
+            facts["version"] = record.get("version") or None
+        elif path and tool in commands:
             rc, out, _err = run([path] + commands[tool])
             facts["version"] = parse_tool_version(out) if rc == 0 else None
         tools[tool] = facts
@@ -373,7 +378,7 @@ def probe_host(params, run, which, system, cpu_count=host_cpus, free_bytes=statv
     memory = probe_memory(system, run, which, read)
     host = {"system": system, "cpus": cpu_count(), "memory_total_mb": memory["total_mb"],
             "memory_available_mb": memory["available_mb"], "disks": disks, "drivers": drivers,
-            "tools": probe_tools(run, which)}
+            "tools": probe_tools(run, which, params.get("known_versions"))}
     verdict = judge(host, params)
     verdict["host"] = dict((key, host[key]) for key in ("system", "cpus", "memory_total_mb", "memory_available_mb"))
     verdict["disks"] = [dict(disk, free_gb=round(disk["free_bytes"] / float(_GIB), 1) if disk["free_bytes"] is not None

@@ -96,6 +96,13 @@ options:
     elements: str
     choices: [minikube, helm, kubectl]
     default: []
+  known_versions:
+    description:
+      - Copies of a tool whose version the caller recorded, by tool name, each as C({path, version}). When the tool
+        found on C(PATH) is at that path, the recorded version is reported and the tool is not run (the minikube role
+        records the helm it installs this way).
+    type: dict
+    default: {}
   names:
     description:
       - How the messages name the options, as a mapping from option name to the name the caller knows it by, such as
@@ -209,6 +216,7 @@ def argument_spec():
         minikube_version=dict(type="str"),
         helm_version=dict(type="str"),
         install=dict(type="list", elements="str", choices=["minikube", "helm", "kubectl"], default=[]),
+        known_versions=dict(type="dict", default={}),
         names=dict(type="dict", default={}),
     )
 

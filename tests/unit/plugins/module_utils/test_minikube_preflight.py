@@ -291,6 +291,17 @@ def test_probe_host_usable_explicit_driver_probes_only_it():
     assert [call[1] for call in fake.calls] == ["info"]
 
 
+def test_probe_host_reports_a_recorded_copy_without_running_it():
+    programs = {"docker": (0, fixture("docker_info.json"), ""), "helm": (0, "helm-stand-in", "")}
+    recorded = {"helm": {"path": "/usr/bin//helm", "version": "v3.19.3"}}
+    result, fake = probe(programs, known_versions=recorded)
+    assert result["tools"]["helm"] == {"found": True, "path": "/usr/bin/helm", "version": "v3.19.3"}
+    assert not any(call[0].endswith("helm") for call in fake.calls)
+    elsewhere, fake = probe(programs, known_versions={"helm": {"path": "/opt/helm", "version": "v3.19.3"}})
+    assert elsewhere["tools"]["helm"]["version"] is None  # the stand-in answers no version
+    assert "helm: found (version unknown); v3.19.3 will be installed" in elsewhere["notes"]
+
+
 def test_probe_host_disk_error_is_a_note():
     fake = Host({})
 
