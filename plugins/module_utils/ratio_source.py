@@ -81,6 +81,7 @@ def validate_ratio_params(params):
         max_samples=params.get("max_samples"),
         max_error_rate=params.get("max_error_rate"),
         test=params.get("test") or "split",
+        error_rate_margin=params.get("error_rate_margin"),
     )
     _whole(params, "timeout", 1)
     _whole(params, "settle_seconds", 0)
@@ -112,6 +113,9 @@ def _pod_name(pod):
 def select_pods(cluster, namespace, selector, container, first=False):
     """Pods matching ``selector`` that have ``container``; with ``first``, fail clearly when there is none."""
     pods = cluster.list_pods(namespace, selector)
+    if first and not pods and not cluster.namespace_exists(namespace):
+        raise CanaryError("namespace {0} does not exist: check the namespace option (the namespace of the client "
+                          "pods, here {1!r})".format(namespace, selector))
     if first and not pods:
         raise CanaryError("selector {0!r} matches no pods in namespace {1}: check the selector and that the client "
                           "pods are deployed".format(selector, namespace))
@@ -133,16 +137,17 @@ class _Collector(object):
         self.examples = []
 
     def feed(self, text):
-        """Classify one line; return True once the verdict has a decision."""
+        """Classify one line; return True once nothing more is counted (a decision, or max_samples reached)."""
+        if self.done():
+            return True
         kind, version = classify(text, self.regex)
-        if kind == "blank":
-            return False
         if kind == "error":
             self.verdict.add_error()
             if len(self.examples) < ERROR_EXAMPLES:
                 self.examples.append(text[:200])
-            return False
-        return self.verdict.add(version) is not None
+        elif kind == "sample":
+            self.verdict.add(version)
+        return self.done()
 
     def done(self):
         return self.verdict.decision() is not None or self.verdict.full()
@@ -177,39 +182,58 @@ def _finish(collector, start, clock, boundary_text, reason_fields=None):
 
 
 # ---- logs ----------------------------------------------------------------------
+#
+# Each container is read as one stream per pod (uid) and container: its current log and its previous instance's
+# log, in this order, every poll. The pod status (containerID, restartCount) is not used to tell instances apart:
+# the kubelet publishes it later than the new instance starts logging. Instead the two reads are merged by their
+# timestamps. A container's instances never overlap in time (the old one has stopped before the new one starts),
+# so the merged lines are in time order and StreamTracker's position (timestamp, rank among equal timestamps)
+# counts each line once, whichever log it is read from and however often. Reading the current log first matters:
+# if the container rotates between the two reads, the previous log read second holds everything the current read
+# returned, and more.
 
-def _streams(pods, container, known):
-    """Log reads for this poll: [(stream key, pod name, previous)], updating ``known`` (uid -> instance id)."""
-    reads = []
+def _log_pods(pods, container):
+    """[(stream key, pod name, started)] of the pods whose spec has ``container``."""
+    out = []
     for pod in pods:
-        status = _container_status(pod, container)
-        if status is None:
+        if container not in _container_names(pod):
             continue
         uid = (pod.get("metadata") or {}).get("uid") or _pod_name(pod)
-        instance = status.get("containerID") or "restart-{0}".format(status.get("restartCount") or 0)
-        before = known.get(uid)
-        if before is not None and before != instance:
-            # the container restarted since the last poll: read the rest of the old instance's log
-            reads.append(((uid, container, before), _pod_name(pod), True))
-        known[uid] = instance
-        state = status.get("state") or {}
-        if state.get("running") is not None or state.get("terminated") is not None:
-            reads.append(((uid, container, instance), _pod_name(pod), False))
-    return reads
+        state = (_container_status(pod, container) or {}).get("state") or {}
+        started = state.get("running") is not None or state.get("terminated") is not None
+        out.append(((uid, container), _pod_name(pod), started))
+    return out
+
+
+def merge_instances(previous, current):
+    """One time-ordered list from a previous-instance read and a current read (each a list of (ts, text)).
+
+    When the two overlap in time, the container rotated between the two reads: both came from the same instance
+    and the previous read, made second, holds all of it; only lines older than its first one are kept from the
+    current read (the window of the later read starts a little later).
+    """
+    if previous and current and current[0][0] <= previous[-1][0]:
+        first, last = previous[0][0], previous[-1][0]
+        return [line for line in current if line[0] < first] + previous + [line for line in current
+                                                                            if line[0] > last]
+    return previous + current
 
 
 def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=time.sleep, workers=MAX_READERS):
     namespace, selector, container = params["namespace"], params["selector"], params["container"]
     start = clock()
     pods = select_pods(cluster, namespace, selector, container, first=True)
-    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(pods) * 2)))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(pods))))
+
+    def read_pair(pod_name, **kwargs):
+        current = cluster.read_log(pod_name, namespace, container, **kwargs)
+        previous = cluster.read_log(pod_name, namespace, container, previous=True, **kwargs)
+        return previous, current
+
     try:
-        initial = list(pool.map(
-            lambda pod: cluster.read_log(_pod_name(pod), namespace, container, tail_lines=1), pods))
-        boundary = Boundary(newest_timestamp(initial), params["settle_seconds"])
+        initial = list(pool.map(lambda pod: read_pair(_pod_name(pod), tail_lines=1), pods))
+        boundary = Boundary(newest_timestamp([text for pair in initial for text in pair]), params["settle_seconds"])
         tracker = StreamTracker()
-        known = {}
-        _streams(pods, container, known)
         last_read = {}
         collector = _Collector(verdict, regex)
         timeout = params["timeout"]
@@ -224,26 +248,28 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
                 if not first_poll:
                     pods = select_pods(cluster, namespace, selector, container)
                 first_poll = False
-                reads = _streams(pods, container, known)
+                reads = _log_pods(pods, container)
             else:
                 reads = []
 
             def read(item):
-                stream, pod_name, previous = item
+                stream, pod_name, _started = item
                 since = int(math.ceil(now - last_read.get(stream, start))) + READ_MARGIN_SECONDS
-                return cluster.read_log(pod_name, namespace, container, since_seconds=min(since, window),
-                                        previous=previous)
+                return read_pair(pod_name, since_seconds=min(since, window))
 
             texts = list(pool.map(read, reads))
-            for stream, pod_name, _prev in reads:
+            parsed = []
+            for (stream, pod_name, started), (previous, current) in zip(reads, texts):
                 last_read[stream] = now
-                collector.pods.add(pod_name)
-            parsed = [(stream, pod_name, parse_log(text)) for (stream, pod_name, _prev), text in zip(reads, texts)]
+                if started or previous or current:
+                    collector.pods.add(pod_name)
+                parsed.append((stream, pod_name, merge_instances(parse_log(previous), parse_log(current))))
             boundary.resolve([line[0] for item in parsed for line in item[2]])
             fresh = []
             for stream, pod_name, lines in parsed:
                 for ts, text in tracker.new_lines(stream, lines, boundary.value):
                     fresh.append((ts, pod_name, text))
+            # samples are counted in time order; once a decision or max_samples is reached the rest is not counted
             fresh.sort(key=lambda item: item[0])
             for _ts, _pod, text in fresh:
                 if collector.feed(text):

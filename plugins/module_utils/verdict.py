@@ -12,16 +12,24 @@ Decision rule (also in the module documentation):
 * Tested versions: every version with p0 > 0 when there are three or more such versions; with two,
   only the one with the smaller share (the other's share is 1 minus it); with one, none.
 * For each tested version two one-sided Wald SPRTs: H0 p = p0 vs H1 p = p0 + tol, and H0 p = p0 vs
-  H1 p = p0 - tol, each at alpha' = alpha / (2 m) (Bonferroni over sides and the m tested versions)
-  and beta, with the bounds ln(1 / alpha') (reject H0) and ln(beta) (accept H0). A side whose H1 lies outside (0, 1) is vacuous and counts as accepted.
-* Pass when every side has accepted H0 and at least the required number of samples is in:
-  max(min_samples, n0) where n0 = ceil(ln beta / ln(1 - tol)) applies when the exact-zero rule carries
-  the guarantee (a zero-weight version exists, or only one version has weight). Fail as soon as one side
-  rejects H0 or one forbidden sample arrives.
+  H1 p = p0 - tol, each at alpha' = alpha / k and beta, with the bounds ln(1 / alpha') (reject H0) and ln(beta)
+  (accept H0); k = 2 m + 1 (Bonferroni over the two sides of the m tested versions and the error-rate test;
+  2 m when the error-rate test is off). A side whose H1 lies outside (0, 1) is vacuous and counts as accepted.
+* Error rate: one-sided SPRT on every counted line (an error line is a hit): H0 e = e0 = max_error_rate -
+  margin against H1 e = e1 = max_error_rate, at alpha' and beta. By Ville's inequality a stage whose error rate
+  is e0 or less fails by it with probability <= alpha', one whose error rate is max_error_rate or more passes
+  with probability <= beta. max_error_rate 0 allows no error line at all; 1 switches the rule off.
+* Pass when every side and the error-rate test have accepted H0 and at least the required number of samples is
+  in: max(min_samples, n0) where n0 = ceil(ln beta / ln(1 - tol)) applies when the exact-zero rule carries
+  the guarantee (a zero-weight version exists, or only one version has weight). Fail as soon as one side or the
+  error-rate test rejects H0 or one forbidden sample arrives.
 * Truncation (max_samples or timeout, with enough samples), for each tested version still undecided: fail if p0
-  lies outside the Wilson interval at 1 - alpha / m; pass if the Wilson interval at 1 - beta lies within
-  p0 +/- tol on the open sides; otherwise fail as inconclusive. Too few samples fail.
-* The error rate (non-matching lines / all counted lines) above max_error_rate fails the stage.
+  lies outside the Wilson interval at 1 - 2 alpha'; pass if the Wilson interval at 1 - beta lies within
+  p0 +/- tol on the open sides; otherwise fail as inconclusive. The same for an undecided error-rate test:
+  fail if max_error_rate lies below the Wilson interval of the error rate at 1 - 2 alpha', pass if the interval
+  at 1 - beta lies below max_error_rate, otherwise fail as inconclusive. Too few samples fail.
+* The presence test (no share tested) uses the error-rate test for evidence only: it fails a stage when the test
+  rejects H0 before the presence rule passes, but it does not hold a pass back (no beta promise for errors).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -137,11 +145,69 @@ def _fraction(value, name, low, high, low_open=True, high_open=True):
 TESTS = ("split", "presence")
 
 
+class ErrorRateTest(object):
+    """The error-rate rule: a one-sided SPRT of H0 e = limit - margin against H1 e = limit on counted lines.
+
+    ``mode`` is ``off`` (limit 1: errors never fail a stage), ``zero`` (limit 0: one error line fails it) or
+    ``sprt``. Lines are fed in time order, an error line as a hit.
+    """
+
+    def __init__(self, limit, margin, alpha, beta):
+        self.limit = limit
+        self.alpha, self.beta = alpha, beta
+        if limit >= 1.0:
+            self.mode, self.margin, self.sprt = "off", None, None
+        elif limit <= 0.0:
+            self.mode, self.margin, self.sprt = "zero", None, None
+        else:
+            self.mode, self.margin = "sprt", margin
+            self.sprt = Sprt(limit - margin, limit, alpha, beta)
+        self.lines = 0
+        self.errors = 0
+
+    @property
+    def e0(self):
+        return self.limit - self.margin
+
+    def update(self, error):
+        """Count one line; return ``reject``, ``accept`` or None (undecided)."""
+        self.lines += 1
+        self.errors += 1 if error else 0
+        if self.mode == "zero":
+            return "reject" if self.errors else None
+        if self.mode == "off":
+            return None
+        return self.sprt.update(error)
+
+    @property
+    def state(self):
+        if self.mode == "zero":
+            return "reject" if self.errors else None
+        if self.mode == "off":
+            return "accept"
+        return self.sprt.state
+
+    def accepted(self):
+        """True when the rule lets a stage pass now (``zero`` mode: no error so far)."""
+        return self.state == "accept" or (self.mode == "zero" and not self.errors)
+
+
+def _margin(value, limit):
+    if value is None:
+        return limit / 2.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < limit:
+        raise CanaryError("error_rate_margin must be a number in (0, max_error_rate {0:g}), got {1!r}; it sets the "
+                          "error rate max_error_rate - error_rate_margin that a stage must pass with probability "
+                          "1 - alpha (default: half of max_error_rate)".format(limit, value))
+    return float(value)
+
+
 class Verdict(object):
-    """Feed samples one by one (in time order); ask ``decision()`` at any point; ``finish()`` at the end."""
+    """Feed samples and error lines one by one (in time order); ask ``decision()`` at any point; ``finish()`` at
+    the end. Nothing is counted once a decision exists or ``max_samples`` samples are in."""
 
     def __init__(self, expected, tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=5000,
-                 max_error_rate=0.05, test="split"):
+                 max_error_rate=0.05, test="split", error_rate_margin=None):
         if test not in TESTS:
             raise CanaryError("test must be one of {0}, got {1!r}".format(", ".join(TESTS), test))
         self.test = test
@@ -150,6 +216,10 @@ class Verdict(object):
         self.alpha = _fraction(alpha, "alpha", 0.0, 0.5)
         self.beta = _fraction(beta, "beta", 0.0, 0.5)
         self.max_error_rate = _fraction(max_error_rate, "max_error_rate", 0.0, 1.0, low_open=False, high_open=False)
+        if 0.0 < self.max_error_rate < 1.0:
+            margin = _margin(error_rate_margin, self.max_error_rate)
+        else:
+            margin = None
         if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1:
             raise CanaryError("min_samples must be a whole number >= 1, got {0!r}".format(min_samples))
         if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < min_samples:
@@ -167,8 +237,11 @@ class Verdict(object):
         else:
             self.tested = []
         self.positive = set(positive)
-        m = max(1, len(self.tested))
-        self.alpha_side = self.alpha / (2.0 * m)
+        # Bonferroni over the sequential tests that can reject a correct stage: two sides per tested version and
+        # the error-rate test (the exact-zero rule cannot: a correct stage never shows a forbidden sample)
+        parts = 2 * len(self.tested) + (1 if margin is not None else 0)
+        self.alpha_side = self.alpha / max(1, parts)
+        self.errors_test = ErrorRateTest(self.max_error_rate, margin, self.alpha_side, self.beta)
         self.sides = {}
         for version in self.tested:
             p0 = self.expected[version]
@@ -187,10 +260,15 @@ class Verdict(object):
         self.forbidden = None
         self._decision = None
 
+    @property
+    def error_rate_margin(self):
+        return self.errors_test.margin
+
     # ---- feeding ----
     def add(self, version):
-        """Count one sample; return the decision once there is one (later samples are ignored)."""
-        if self._decision is not None:
+        """Count one sample; return the decision once there is one (later samples are ignored, and so is any
+        sample beyond ``max_samples``)."""
+        if self._decision is not None or self.full():
             return self._decision
         version = str(version)
         self.n += 1
@@ -201,12 +279,19 @@ class Verdict(object):
             hit = tested == version
             for side in sides:
                 side.update(hit)
+        self.errors_test.update(False)
         self._decision = self._decide()
         return self._decision
 
     def add_error(self, count=1):
-        if self._decision is None:
-            self.errors += count
+        """Count error lines (lines that are not samples); return the decision once there is one."""
+        for _line in range(count):
+            if self._decision is not None or self.full():
+                break
+            self.errors += 1
+            self.errors_test.update(True)
+            self._decision = self._decide()
+        return self._decision
 
     @property
     def error_rate(self):
@@ -216,16 +301,23 @@ class Verdict(object):
     def _decide(self):
         if self.forbidden is not None:
             return ("fail", "exact-zero")
+        if self.errors_test.state == "reject":
+            return ("fail", "error-rate")
         if self.test == "presence":
+            # the error-rate test only fails on evidence here: it does not hold the presence pass back
             if self.n >= self.needed and not self._absent():
                 return ("pass", "presence")
             return None
         for sides in self.sides.values():
             if any(side.state == "reject" for side in sides):
                 return ("fail", "sprt")
-        if self.n >= self.needed and all(side.state == "accept" for sides in self.sides.values() for side in sides):
+        if self._split_accepted() and self.errors_test.accepted():
             return ("pass", "sprt" if self.tested else "exact-zero")
         return None
+
+    def _split_accepted(self):
+        return self.n >= self.needed and all(side.state == "accept" for sides in self.sides.values()
+                                             for side in sides)
 
     def decision(self):
         return self._decision
@@ -252,23 +344,43 @@ class Verdict(object):
     def finish(self, where, truncated_by="max_samples"):
         """Final (decision, method, reason); ``where`` reads like 'in 61 s from 2 pods'."""
         decision = self._decision
-        method = None
-        if decision is None:
-            if self.n < self.needed:
-                return self._final("fail", "too-few-samples",
-                                   "collected {0} of at least {1} samples {2}".format(self.n, self.needed, where))
-            if self.test == "presence":
-                return self._final("fail", "presence", "version(s) {0} never answered in {1} samples {2} ({3})".format(
-                    ", ".join(self._absent()), self.n, where, self._shares_text()))
-            decision, method, reason = self._wilson(where, truncated_by)
-        else:
+        if decision is not None:
             decision, method = decision
-            reason = self._reason(decision, method, where)
-        if decision == "pass" and self.error_rate > self.max_error_rate:
-            return self._final("fail", "error-rate", "error rate {0:.3f} ({1} error lines, {2} samples) exceeds "
-                               "max_error_rate {3} {4}".format(self.error_rate, self.errors, self.n,
-                                                               self.max_error_rate, where))
+            return self._final(decision, method, self._reason(decision, method, where))
+        if self.n < self.needed:
+            return self._final("fail", "too-few-samples",
+                               "collected {0} of at least {1} samples {2}".format(self.n, self.needed, where))
+        if self.test == "presence":
+            return self._final("fail", "presence", "version(s) {0} never answered in {1} samples {2} ({3})".format(
+                ", ".join(self._absent()), self.n, where, self._shares_text()))
+        if self._split_accepted():
+            method = "sprt" if self.tested else "exact-zero"
+            decision, reason = "pass", self._reason("pass", method, where)
+        else:
+            decision, method, reason = self._wilson(where, truncated_by)
+        if decision == "pass" and not self.errors_test.accepted():
+            return self._error_truncation(method, reason, where, truncated_by)
         return self._final(decision, method, reason)
+
+    def _error_truncation(self, method, reason, where, truncated_by):
+        """The error-rate test is still open at truncation: decide by the Wilson interval of the error rate."""
+        test = self.errors_test
+        conf_fail = 1.0 - 2.0 * test.alpha
+        conf_pass = 1.0 - test.beta
+        low = wilson(test.errors, test.lines, conf_fail)[0]
+        high = wilson(test.errors, test.lines, conf_pass)[1]
+        head = "error-rate test undecided at {0} with {1} error lines among {2} lines (rate {3:.3f})".format(
+            truncated_by, test.errors, test.lines, self.error_rate)
+        if low > test.limit:
+            return self._final("fail", "error-rate", "{0}: max_error_rate {1:g} lies below the {2:g}% interval "
+                               "[{3:.3f}, ...] {4}".format(head, test.limit, _pct(conf_fail), low, where))
+        if high < test.limit:
+            return self._final("pass", method, "{0}; {1}: the {2:g}% interval [..., {3:.3f}] lies below "
+                               "max_error_rate {4:g}".format(reason, head, _pct(conf_pass), high, test.limit))
+        return self._final("fail", "error-rate", (
+            "{0}: inconclusive, the {1:g}% interval [..., {2:.3f}] reaches max_error_rate {3:g} {4}; collect more "
+            "samples (raise timeout or max_samples) or raise max_error_rate / error_rate_margin").format(
+                head, _pct(conf_pass), high, test.limit, where))
 
     def _final(self, decision, method, reason):
         if self.errors and "error" not in reason:
@@ -285,6 +397,8 @@ class Verdict(object):
             what = "has weight 0" if version in self.expected else "is not in expected"
             return "version {0} {1} but got {2} of {3} samples after the settle window {4}".format(
                 version, what, self.counts.get(version, 0), self.n, where)
+        if method == "error-rate":
+            return self._error_reason(where)
         if decision == "fail":
             for version, sides in self.sides.items():
                 for side in sides:
@@ -304,16 +418,25 @@ class Verdict(object):
         return "sequential test accepted the split {0} within {1} after {2} samples {3} ({4})".format(
             self.expected_text(), _fmt(self.tolerance), self.n, where, self._shares_text())
 
+    def _error_reason(self, where):
+        test = self.errors_test
+        if test.mode == "zero":
+            return "max_error_rate 0 allows no error line, got {0} among {1} lines (rate {2:.3f}) {3}".format(
+                test.errors, test.lines, self.error_rate, where)
+        return ("sequential error-rate test: the error rate is above max_error_rate {0:g} (H0 {1:g} = max_error_rate "
+                "- error_rate_margin rejected at alpha {2:.3g}): {3} error lines among {4} lines (rate {5:.3f}), {6} "
+                "samples {7}").format(test.limit, test.e0, test.alpha, test.errors, test.lines, self.error_rate,
+                                      self.n, where)
+
     def _wilson(self, where, truncated_by):
         """Decision at truncation, per tested version whose sequential test is still open.
 
-        Fail if p0 lies outside the Wilson interval at 1 - alpha / m (evidence of misrouting). Pass only if the
+        Fail if p0 lies outside the Wilson interval at 1 - 2 alpha' (evidence of misrouting). Pass only if the
         Wilson interval at 1 - beta (each tail beta / 2, an equivalence test that leaves half of the beta budget to
         the sequential test) lies within p0 +/- tolerance on every side that is still open. Otherwise the data
         cannot tell: fail as inconclusive, because passing an unverified split would break the beta promise.
         """
-        m = max(1, len(self.tested))
-        conf_fail = 1.0 - self.alpha / m
+        conf_fail = 1.0 - 2.0 * self.alpha_side
         conf_pass = 1.0 - self.beta
         misrouted, unsure, fine = [], [], []
         for version in self.tested:

@@ -114,6 +114,7 @@ class LogPod(object):
         self.containers = containers or [container, "nginx-mesh-sidecar"]
         self.instances = [[]]  # list of instances, each a list of (ts_ns, text)
         self.running = True
+        self.status_restarts = None  # restarts published in the pod status; None: up to date (no lag)
 
     def log(self, ts_ns, text):
         self.instances[-1].append((ts_ns, text))
@@ -122,7 +123,7 @@ class LogPod(object):
         self.instances.append([])
 
     def as_dict(self):
-        restarts = len(self.instances) - 1
+        restarts = len(self.instances) - 1 if self.status_restarts is None else self.status_restarts
         return {
             "metadata": {"name": self.name, "uid": self.uid},
             "spec": {"containers": [{"name": c} for c in self.containers]},
@@ -157,6 +158,11 @@ class FakeLogCluster(object):
         self.reads = []
         self.execs = []
         self.exec_handler = None
+        self.namespaces = {"default"}
+        self.after_read = None  # callable(cluster, read tuple), e.g. to rotate a log between two reads
+
+    def namespace_exists(self, name):
+        return name in self.namespaces
 
     def _advance(self):
         if self.generator and self.clock.t > self.generated_until:
@@ -170,6 +176,13 @@ class FakeLogCluster(object):
     def read_log(self, name, namespace, container, since_seconds=None, previous=False, tail_lines=None):
         self._advance()
         self.reads.append((name, since_seconds, previous, tail_lines))
+        try:
+            return self._read(name, container, since_seconds, previous, tail_lines)
+        finally:
+            if self.after_read:
+                self.after_read(self, self.reads[-1])
+
+    def _read(self, name, container, since_seconds, previous, tail_lines):
         pod = self.pods[name]
         if container not in pod.containers:
             raise CanaryError("container not found")

@@ -106,7 +106,7 @@ def test_parameters_rejected(kwargs, fragment):
 
 
 def test_exact_zero_passes_after_enough_samples():
-    verdict = Verdict({"1": 0, "2": 100})
+    verdict = Verdict({"1": 0, "2": 100}, max_error_rate=1.0)  # the error-rate rule off: exact zero alone
     assert verdict.needed == 100  # max(min_samples 100, n0 90)
     for _i in range(99):
         assert verdict.add("2") is None
@@ -140,11 +140,13 @@ def test_no_traffic_to_canary_is_rejected_early():
     while decision is None:
         decision = verdict.add("1")
     assert decision == ("fail", "sprt")
-    # log(200) / log(0.95 / 0.9) = 98.0 -> rejected at the 98th sample of v1 only
-    assert verdict.n == 98
+    # alpha' = 0.01 / 3 (two sides and the error-rate test): log(300) / log(0.95 / 0.9) = 105.5 -> rejected at
+    # the 106th sample of v1 only
+    assert verdict.alpha_side == pytest.approx(0.01 / 3)
+    assert verdict.n == 106
     reason = verdict.finish(WHERE)[2]
     assert reason.startswith("sequential test rejected the split 90/10: share of v2 is below the expected 0.100 by "
-                             "0.05 or more (v1 1.000, v2 0.000) after 98 samples")
+                             "0.05 or more (v1 1.000, v2 0.000) after 106 samples")
 
 
 def test_correct_deterministic_stream_passes():
@@ -202,26 +204,142 @@ def test_truncation_fails_when_p0_is_outside_the_interval():
     assert skewed.decision() is None
     decision, method, reason = skewed.finish(WHERE, "max_samples 60")
     assert (decision, method) == ("fail", "wilson")
-    assert "v1 expected 0.500 outside the 99% interval" in reason
+    # 1 - 2 alpha' with alpha' = 0.01 / 3
+    assert "v1 expected 0.500 outside the 99.3333% interval" in reason
 
 
 def test_error_rate_fails_a_passing_stage():
     verdict = Verdict({"1": 0, "2": 100}, max_error_rate=0.05)
-    for _i in range(100):
-        verdict.add("2")
-    verdict.errors = 10  # 10 / 110 = 0.091
+    i = 0
+    while verdict.decision() is None:
+        if i % 10 == 9:  # every tenth line an error: rate 0.1, twice the limit
+            verdict.add_error()
+        else:
+            verdict.add("2")
+        i += 1
+    # H0 0.025 vs H1 0.05 at alpha 0.01 (the only test that can reject this stage): the LLR gains ln 2 per error
+    # and loses ln(0.975 / 0.95) per sample; ln(100) is crossed at the 11th error (110 lines)
+    assert (verdict.errors, verdict.n) == (11, 99)
     decision, method, reason = verdict.finish(WHERE)
     assert (decision, method) == ("fail", "error-rate")
-    assert reason.startswith("error rate 0.091 (10 error lines, 100 samples) exceeds max_error_rate 0.05")
+    assert reason == ("sequential error-rate test: the error rate is above max_error_rate 0.05 (H0 0.025 = "
+                      "max_error_rate - error_rate_margin rejected at alpha 0.01): 11 error lines among 110 lines "
+                      "(rate 0.100), 99 samples in 60 s from 1 pod")
 
 
 def test_errors_are_mentioned_on_pass():
     verdict = Verdict({"1": 0, "2": 100})
     verdict.add_error(2)
-    for _i in range(100):
+    while verdict.decision() is None:
         verdict.add("2")
     decision, _method, reason = verdict.finish(WHERE)
-    assert decision == "pass" and reason.endswith("; 2 error lines (rate 0.020)")
+    # 2 errors: ln 4 above the start, so (ln 4 - ln 0.01) / ln(0.975 / 0.95) = 231 clean samples to accept
+    assert decision == "pass" and verdict.n == 231
+    assert reason.endswith("; 2 error lines (rate 0.009)")
+
+
+def test_error_rate_rule_needs_its_own_samples():
+    """With no error line, H0 is accepted after ceil(ln(1 / beta) / ln(0.975 / 0.95)) = 178 lines (defaults)."""
+    verdict = Verdict({"1": 0, "2": 100})
+    assert verdict.errors_test.alpha == 0.01  # 0/100: the error-rate test is the only one with an alpha
+    for _i in range(177):
+        assert verdict.add("2") is None
+    assert verdict.add("2") == ("pass", "exact-zero")
+    loose = Verdict({"1": 0, "2": 100}, beta=0.05)  # ceil(ln 20 / ln(0.975 / 0.95)) = 116
+    while loose.decision() is None:
+        loose.add("2")
+    assert loose.n == 116
+
+
+@pytest.mark.parametrize("expected, limit, parts", [
+    ({"1": 90, "2": 10}, 0.05, 3),   # two sides + the error-rate test
+    ({"1": 90, "2": 10}, 1.0, 2),    # error-rate rule off
+    ({"1": 90, "2": 10}, 0.0, 2),    # no error allowed: exact, no alpha
+    ({"1": 70, "2": 20, "3": 10}, 0.05, 7),
+    ({"1": 0, "2": 100}, 0.05, 1),
+])
+def test_alpha_is_shared_by_every_test_that_can_fail_a_correct_stage(expected, limit, parts):
+    verdict = Verdict(expected, alpha=0.03, max_error_rate=limit)
+    assert verdict.alpha_side == pytest.approx(0.03 / parts)
+
+
+def test_max_error_rate_zero_fails_at_the_first_error_line():
+    verdict = Verdict({"1": 0, "2": 100}, max_error_rate=0.0)
+    for _i in range(50):
+        verdict.add("2")
+    assert verdict.add_error() == ("fail", "error-rate")
+    assert verdict.finish(WHERE)[2] == ("max_error_rate 0 allows no error line, got 1 among 51 lines (rate 0.020) "
+                                        "in 60 s from 1 pod")
+
+
+def test_max_error_rate_one_ignores_errors():
+    verdict = Verdict({"1": 0, "2": 100}, max_error_rate=1.0)
+    verdict.add_error(500)
+    for _i in range(100):
+        verdict.add("2")
+    assert verdict.finish(WHERE)[:2] == ("pass", "exact-zero")
+
+
+@pytest.mark.parametrize("margin", [0, 0.05, 0.06, -0.01, True, "0.01"])
+def test_error_rate_margin_rejected(margin):
+    with pytest.raises(CanaryError) as err:
+        Verdict({"1": 90, "2": 10}, max_error_rate=0.05, error_rate_margin=margin)
+    assert "error_rate_margin must be a number in (0, max_error_rate 0.05)" in str(err.value)
+
+
+def test_error_rate_margin_default_is_half_the_limit():
+    assert Verdict({"1": 90, "2": 10}, max_error_rate=0.2).error_rate_margin == 0.1
+    assert Verdict({"1": 90, "2": 10}, max_error_rate=0.2, error_rate_margin=0.05).errors_test.e0 == \
+        pytest.approx(0.15)
+
+
+def test_nothing_is_counted_beyond_max_samples():
+    verdict = Verdict({"1": 50, "2": 50}, tolerance=0.1, min_samples=10, max_samples=25, max_error_rate=1.0)
+    for i in range(40):
+        verdict.add("1" if i % 2 else "2")
+        verdict.add_error()
+    assert verdict.n == 25 and sum(verdict.counts.values()) == 25
+    assert verdict.errors == 24  # errors after the 25th sample are not counted either
+    assert verdict.full() and verdict.finish(WHERE, "max_samples 25")[2].startswith(
+        "sequential test undecided at max_samples 25 after 25 samples")
+
+
+def test_error_rate_truncation_passes_below_the_limit():
+    # 0/100 with min_samples 100: no error line, but max_samples 150 stops before the 178 lines the test needs;
+    # the 99% interval of 0 errors in 150 lines ends at 0.042 < 0.05
+    verdict = Verdict({"1": 0, "2": 100}, max_samples=150)
+    while not verdict.full():
+        verdict.add("2")
+    decision, method, reason = verdict.finish(WHERE, "max_samples 150")
+    assert (decision, method) == ("pass", "exact-zero")
+    assert reason.endswith("; error-rate test undecided at max_samples 150 with 0 error lines among 150 lines "
+                           "(rate 0.000): the 99% interval [..., 0.042] lies below max_error_rate 0.05")
+
+
+def test_error_rate_truncation_inconclusive_fails():
+    verdict = Verdict({"1": 0, "2": 100}, max_samples=100)
+    verdict.add_error(2)
+    while not verdict.full():
+        verdict.add("2")
+    decision, method, reason = verdict.finish(WHERE, "max_samples 100")
+    assert (decision, method) == ("fail", "error-rate")
+    assert "inconclusive, the 99% interval [..., 0.094] reaches max_error_rate 0.05" in reason
+
+
+def test_error_rate_truncation_fails_on_evidence():
+    # a narrow margin (H0 0.099 against 0.1) makes the sequential test slow: 49 errors among 149 lines do not
+    # reject it (LLR 49 ln(0.1 / 0.099) - 100 ln(0.901 / 0.9) = 0.39), but the interval lies far above 0.1
+    verdict = Verdict({"1": 0, "2": 100}, max_error_rate=0.1, error_rate_margin=0.001, max_samples=100)
+    while not verdict.full():
+        verdict.add("2")
+        if verdict.n % 2 == 0:
+            verdict.add_error()
+    assert (verdict.errors, verdict.errors_test.state) == (49, None)  # none after the 100th sample
+    decision, method, reason = verdict.finish(WHERE, "max_samples 100")
+    assert (decision, method) == ("fail", "error-rate")
+    assert reason.startswith("error-rate test undecided at max_samples 100 with 49 error lines among 149 lines (rate "
+                             "0.329): max_error_rate 0.1 lies below the 98% interval [0.247, ...]")
+
 
 
 def test_summary_fields():
@@ -366,11 +484,15 @@ def test_presence_keeps_the_exact_zero_rule_for_weight_zero():
 
 
 def test_presence_still_applies_the_error_rate():
+    # evidence only: 8 errors reject H0 0.025 (ln 2 each, ln(1 / 0.01) = 4.6 needed) before presence can pass
     v = Verdict({"1": 1, "2": 1}, min_samples=4, max_error_rate=0.05, test="presence")
-    v.add_error(3)
-    for version in ("1", "2", "1", "2"):
-        v.add(version)
-    assert v.finish(WHERE)[:2] == ("fail", "error-rate")
+    assert v.add_error(8) == ("fail", "error-rate")
+    # a few errors do not hold a presence pass back
+    v = Verdict({"1": 1, "2": 1}, min_samples=4, max_error_rate=0.05, test="presence")
+    v.add_error(2)
+    for version in ("1", "2", "1"):
+        assert v.add(version) is None
+    assert v.add("2") == ("pass", "presence")
 
 
 def test_unknown_test_is_rejected():
