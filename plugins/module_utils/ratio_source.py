@@ -114,8 +114,8 @@ def select_pods(cluster, namespace, selector, container, first=False):
     """Pods matching ``selector`` that have ``container``; with ``first``, fail clearly when there is none."""
     pods = cluster.list_pods(namespace, selector)
     if first and not pods and not cluster.namespace_exists(namespace):
-        raise CanaryError("namespace {0} does not exist: check the namespace option (the namespace of the client "
-                          "pods, here {1!r})".format(namespace, selector))
+        raise CanaryError("namespace {0} does not exist: check the namespace option (the namespace where the pods "
+                          "matching {1!r} run)".format(namespace, selector))
     if first and not pods:
         raise CanaryError("selector {0!r} matches no pods in namespace {1}: check the selector and that the client "
                           "pods are deployed".format(selector, namespace))

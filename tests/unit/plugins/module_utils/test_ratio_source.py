@@ -9,6 +9,7 @@ from fake_cluster import FakeClock, FakeLogCluster, LogPod
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
 from ansible_collections.meshlab.canary.plugins.module_utils.ratio_source import (
     measure_ratio,
+    merge_instances,
     probe_script,
 )
 
@@ -326,3 +327,140 @@ def test_probe_waits_for_a_running_pod():
     result = run(cluster, clock, params(source="probe", timeout=30))
     assert result["method"] == "too-few-samples" and result["samples"] == 0
     assert cluster.execs == []
+
+
+# ---- restarts whose pod status is published late (the kubelet does not update it with the log rotation) ----
+
+def restarting(start, restart_at, status_lag, leak=False, period=0.1):
+    """Generator: one line per ``period`` s of v2; the container restarts at ``restart_at`` (the new instance logs
+    at once) and the pod status shows it only ``status_lag`` s later. With ``leak`` the old instance's last line
+    is a v1 response."""
+    state = {"restarted": False, "published": False}
+
+    def generate(cluster, from_t, to_t):
+        for pod in cluster.pods.values():
+            t = getattr(pod, "next_t", start + 0.01)
+            while t <= to_t:
+                if not state["restarted"] and t >= restart_at:
+                    if leak:
+                        pod.log(cluster.clock.node_ns(restart_at - 0.001), LINE.format("1"))
+                    pod.status_restarts = len(pod.instances) - 1
+                    pod.restart()
+                    state["restarted"] = True
+                pod.log(cluster.clock.node_ns(t), LINE.format("2"))
+                t += period
+            pod.next_t = t
+            if state["restarted"] and not state["published"] and to_t >= restart_at + status_lag:
+                pod.status_restarts = None
+                state["published"] = True
+    return generate
+
+
+@pytest.mark.parametrize("status_lag", [0.0, 0.3, 1.5, 4.0])
+@pytest.mark.parametrize("phase", [0.05, 0.45, 0.95])
+def test_restart_with_late_status_counts_every_line_once(status_lag, phase):
+    clock = FakeClock()
+    pod = LogPod("frontend-a")
+    start = clock.t
+    cluster = FakeLogCluster(clock, [pod], restarting(start, start + 12 + phase, status_lag))
+    p = params(expected={"1": 0, "2": 100}, min_samples=100000, max_samples=100000, timeout=25, poll_interval=1,
+               settle_seconds=2)
+    result = run(cluster, clock, p)
+    assert result["method"] == "too-few-samples"
+    assert len(pod.instances) == 2 and pod.instances[0] and pod.instances[1]
+    truth = ground_truth(cluster, clock.node_ns(start + 2) - 1, clock.node_ns())
+    assert result["counts"] == {"1": 0, "2": truth[LINE.format("2")]}, (status_lag, phase)
+
+
+@pytest.mark.parametrize("status_lag", [0.0, 0.3, 1.5, 4.0])
+@pytest.mark.parametrize("phase", [0.05, 0.45, 0.95])
+def test_restart_with_late_status_catches_a_leak_in_the_old_instance_tail(status_lag, phase):
+    clock = FakeClock()
+    pod = LogPod("frontend-a")
+    start = clock.t
+    restart_at = start + 12 + phase
+    cluster = FakeLogCluster(clock, [pod], restarting(start, restart_at, status_lag, leak=True))
+    p = params(expected={"1": 0, "2": 100}, min_samples=100000, max_samples=100000, timeout=25, poll_interval=1,
+               settle_seconds=2)
+    result = run(cluster, clock, p)
+    assert result["method"] == "exact-zero", result["reason"]
+    # counted in time order up to the leak, which is the last line of the first instance
+    leak_ns = clock.node_ns(restart_at - 0.001)
+    assert pod.instances[0][-1] == (leak_ns, LINE.format("1"))
+    truth = ground_truth(cluster, clock.node_ns(start + 2) - 1, leak_ns)
+    assert result["counts"] == {"1": 1, "2": truth[LINE.format("2")]}
+
+
+def test_rotation_between_the_current_and_the_previous_read():
+    """The container restarts after its current log was read and before its previous log is: both reads return the
+    old instance; its lines count once and the tail the current read missed counts too."""
+    clock = FakeClock()
+    pod = LogPod("frontend-a")
+    start = clock.t
+    cluster = FakeLogCluster(clock, [pod], steady(0.1, lambda pod, t: LINE.format("2"), start + 0.01))
+    state = {"done": False}
+
+    def rotate_after_current_read(cluster, read):
+        name, since, previous, tail = read
+        if not state["done"] and not previous and tail is None and clock.t >= start + 9:
+            pod.log(clock.node_ns() - 1000, LINE.format("2"))  # logged after the current read returned
+            pod.restart()
+            state["done"] = True
+    cluster.after_read = rotate_after_current_read
+    result = run(cluster, clock, params(expected={"1": 0, "2": 100}, min_samples=100000, max_samples=100000,
+                                        timeout=20, poll_interval=2, settle_seconds=2))
+    assert state["done"] and len(pod.instances) == 2
+    truth = ground_truth(cluster, clock.node_ns(start + 2) - 1, clock.node_ns())
+    assert result["counts"] == {"1": 0, "2": truth[LINE.format("2")]}
+
+
+def test_merge_instances():
+    old = [(1, "a"), (2, "b"), (3, "c")]
+    new = [(5, "d"), (6, "e")]
+    assert merge_instances(old, new) == old + new
+    assert merge_instances([], new) == new and merge_instances(old, []) == old
+    # rotated between the reads: the current read is a part of the previous instance
+    assert merge_instances([(2, "b"), (3, "c"), (4, "x")], [(1, "a"), (2, "b"), (3, "c")]) == old[:1] + [
+        (2, "b"), (3, "c"), (4, "x")]
+
+
+def test_max_samples_is_never_exceeded():
+    """Polls bring hundreds of lines at once: counting stops at exactly max_samples, the rest of the poll (samples
+    and error lines after it, in time order) is not counted."""
+    clock = FakeClock()
+    pods = [LogPod("frontend-a"), LogPod("frontend-b")]
+    start = clock.t
+    seq = {"i": 0}
+
+    def chooser(pod, t):
+        seq["i"] += 1
+        return "<html>502</html>" if seq["i"] % 50 == 0 else LINE.format("1" if seq["i"] % 2 else "2")
+    cluster = FakeLogCluster(clock, pods, steady(0.005, chooser, start + 0.01))
+    result = run(cluster, clock, params(expected={"1": 50, "2": 50}, tolerance=0.02, min_samples=100,
+                                        max_samples=777, settle_seconds=1, poll_interval=5, max_error_rate=0.5))
+    assert result["samples"] == 777 == sum(result["counts"].values())
+    assert "at max_samples 777 after 777 samples" in result["reason"]
+    # the first 777 samples in time order (both pods) and only the errors among them
+    lines = sorted((ts, text) for pod in pods for instance in pod.instances for ts, text in instance
+                   if ts > clock.node_ns(start + 1))
+    counted, errors = 0, 0
+    for _ts, text in lines:
+        if text.startswith("<html>"):
+            errors += 1
+        else:
+            counted += 1
+            if counted == 777:
+                break
+    assert result["errors"] == errors
+    assert len(lines) > 1000  # a poll brought more than max_samples
+
+
+def test_missing_namespace_is_named():
+    clock = FakeClock()
+    with pytest.raises(CanaryError) as err:
+        run(FakeLogCluster(clock, []), clock, params(namespace="does-not-exist"))
+    assert str(err.value) == ("namespace does-not-exist does not exist: check the namespace option (the namespace "
+                              "where the pods matching 'app=frontend' run)")
+    with pytest.raises(CanaryError) as err:
+        run(FakeLogCluster(clock, []), clock, params(namespace="does-not-exist", source="probe"))
+    assert "namespace does-not-exist does not exist" in str(err.value)
