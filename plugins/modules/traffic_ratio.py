@@ -24,14 +24,21 @@ description:
     plus O(settle_seconds). Log timestamps come from the nodes, so clock skew between the controller and the cluster
     does not matter. In addition, lines older than the module start plus O(settle_seconds) are never read (the
     log requests use C(sinceSeconds), which the kubelet applies against its own clock, to within a second), so
-    pods that were quiet before the start do not shorten the settle window. Pods that appear later and containers
-    that restart (the previous instance's log is read too) are included; no line is counted twice.
+    pods that were quiet before the start do not shorten the settle window. Pods that appear later are included.
+  - "B(Restarts.) Every poll reads each pod's current log and then its previous instance's log, and merges the two
+    by timestamp. A container's instances never overlap in time, so the position of a line (its timestamp and its
+    rank among lines with the same timestamp) tells what was already counted, whichever of the two logs it comes
+    from. The pod status (C(containerID), C(restartCount)) is not used for this: the kubelet publishes it later than
+    the new instance starts logging. So every line after the boundary is counted once, in any order of the status
+    update and the log rotation, and the tail the old instance wrote after the last poll is read from the previous
+    log (a leak just before a restart is seen). What can still be lost is listed in the notes."
   - With O(source=probe) it waits O(settle_seconds), then execs into a matching pod (round robin over the running
     pods) and sends O(probe_requests) requests to O(url) in one C(sh -c) loop of C(curl -s), repeated until a
     decision is reached. Use it for fast stages; it needs C(sh) and C(curl) in the container.
   - Each non-blank line is matched with O(pattern). A match is one sample of the version in the named group
     C(version). Blank lines are skipped. Any other line (a failed request, an error page) counts as an error,
-    reported separately; the stage fails when the error rate exceeds O(max_error_rate).
+    reported separately and judged by the error-rate test below. Lines are counted in time order, and counting stops
+    at the decision or at exactly O(max_samples) samples; the rest of that poll is not counted.
   - "B(Statistics.) The weights in O(expected) are normalised to shares p0 = weight / sum of weights."
   - "B(Exact zero.) A version with weight 0, or a version not listed in O(expected), must get no sample at all: one
     sample fails the stage. Passing needs at least n0 = ceil(ln(beta) / ln(1 - tolerance)) samples (90 with the
@@ -40,16 +47,29 @@ description:
   - "B(Sequential test.) For each tested version two one-sided sequential probability ratio tests (SPRT, Wald)
     run on the stream of samples: H0 p = p0 against H1 p = p0 + tolerance, and H0 p = p0 against H1 p = p0 -
     tolerance (a side is skipped when p0 +/- tolerance falls outside (0, 1)). Each test rejects H0 when its log
-    likelihood ratio reaches ln(1 / alpha') and accepts H0 when it falls to ln(beta), with alpha' = O(alpha) / (2 m)
-    (Bonferroni over the two sides and the m tested versions). With two versions only one is tested (m = 1),
-    because the shares are complementary; with three or more every version with weight above zero is tested.
-    The stage passes when every side has accepted H0 and at least O(min_samples) samples were counted; it fails as
-    soon as any side rejects H0. These bounds (rather than Wald's approximations) make the guarantees exact by
-    Ville's inequality: a correctly routed stage fails with probability at most O(alpha), and a stage whose share
-    is off by O(tolerance) or more passes with probability at most O(beta), whenever the test reaches a decision."
+    likelihood ratio reaches ln(1 / alpha') and accepts H0 when it falls to ln(beta), with alpha' = O(alpha) / k
+    and k = 2 m + 1 (Bonferroni over the two sides of the m tested versions and the error-rate test; 2 m when
+    O(max_error_rate) is 0 or 1). With two versions only one is tested (m = 1), because the shares are
+    complementary; with three or more every version with weight above zero is tested. The stage passes when every
+    side and the error-rate test have accepted H0 and at least O(min_samples) samples were counted; it fails as
+    soon as any of them rejects H0. These bounds (rather than Wald's approximations) make the guarantees exact by
+    Ville's inequality: a correctly routed stage whose error rate is at most O(max_error_rate) - O(error_rate_margin)
+    fails with probability at most O(alpha), and a stage whose share is off by O(tolerance) or more passes with
+    probability at most O(beta), whenever the tests reach a decision."
+  - "B(Error-rate test.) A one-sided SPRT on every counted line (an error line is a hit) of H0 error rate e0 =
+    O(max_error_rate) - O(error_rate_margin) against H1 error rate O(max_error_rate), at alpha' and O(beta) as
+    above. A stage whose error rate is e0 or less fails by it with probability at most alpha'; one whose error rate
+    is O(max_error_rate) or more passes with probability at most O(beta). Between the two (the indifference zone)
+    either can happen. With the defaults (limit 0.05, margin 0.025, 90/10) no error line needs about 180 lines,
+    an error rate of 0.025 about 580 (C(bench/error_rate.py) prints measured figures). O(max_error_rate=0) fails at
+    the first error line; O(max_error_rate=1) switches the rule off. At truncation an open error-rate test is
+    decided by the Wilson interval of the error rate: fail when O(max_error_rate) lies below the interval at
+    1 - 2 alpha', pass when the interval at 1 - O(beta) lies below O(max_error_rate), otherwise fail as
+    inconclusive. With O(test=presence) the error-rate test only fails a stage on evidence (it rejects H0); it does
+    not hold a pass back."
   - "B(Truncation.) If O(max_samples) samples are reached, or O(timeout) with at least the required samples, while
     a sequential test is still open, the module decides by Wilson score intervals and says so (RV(method=wilson)):
-    it fails when p0 lies outside the interval at confidence 1 - O(alpha) / m (evidence of misrouting); it passes
+    it fails when p0 lies outside the interval at confidence 1 - 2 alpha' (evidence of misrouting); it passes
     only when the interval at confidence 1 - O(beta) (an equivalence test with each tail O(beta) / 2) lies within
     p0 +/- O(tolerance) on every open side, so a misrouted split still rarely passes (simulated miss rate 0.010 at
     O(beta=0.01), 90/10, with only 600 samples); otherwise it fails as inconclusive and asks for more samples. The
@@ -159,9 +179,19 @@ options:
     default: 10
   max_error_rate:
     description:
-      - Largest accepted fraction of error lines among all counted lines (errors plus samples).
+      - Error rate (error lines among all counted lines, errors plus samples) that a stage must not reach: a stage
+        whose error rate is O(max_error_rate) or more passes with probability at most O(beta).
+      - V(0) fails a stage at its first error line; V(1) never fails a stage for errors.
     type: float
     default: 0.05
+  error_rate_margin:
+    description:
+      - Width of the error-rate test's indifference zone below O(max_error_rate). A stage whose error rate is at most
+        O(max_error_rate) - O(error_rate_margin) fails by the error-rate test with probability at most alpha' (see
+        the notes); between that rate and O(max_error_rate) it may pass or fail. A narrower margin needs more lines.
+      - Must lie in (0, O(max_error_rate)). The default is half of O(max_error_rate) (0.025 for 0.05).
+      - Ignored when O(max_error_rate) is 0 or 1.
+    type: float
   poll_interval:
     description:
       - Seconds between two reads of the logs (O(source=logs)).
@@ -196,9 +226,14 @@ notes:
   - A rejected split, too many errors or too few samples fail the task, with the same return values as a success,
     so that a C(rescue) block can record them from C(ansible_failed_result).
   - Nothing is written to the cluster. O(source=probe) runs C(curl) inside a pod, which sends requests.
-  - With O(source=logs), lines a pod logged after the last poll are missed if the pod is deleted before the next
-    poll, and only the latest previous instance of a container is read when it restarted more than once between
-    two polls. Keep O(poll_interval) short where pods churn.
+  - "With O(source=logs), what can still be lost: the lines a pod logged after the last poll when the pod is gone
+    (deleted, its logs with it) at the next poll, on average half a O(poll_interval) of its output
+    (C(bench/ratio_loss.py) measures it); a pod that is still terminating is read as long as it is listed. When a
+    container restarted more than once between two polls, only the newest previous instance is readable, so the
+    tail of the older one after the last poll is lost. Lines are told apart by their node timestamps, so a node
+    clock that steps backwards during a stage can hide lines. Keep O(poll_interval) short where pods churn."
+  - With O(source=logs) every poll makes two log requests per pod (current and previous instance), each limited
+    with C(sinceSeconds) to the time since the last poll plus 5 s.
 seealso:
   - module: meshlab.canary.traffic_split
   - module: kubernetes.core.k8s_log
@@ -354,6 +389,7 @@ def argument_spec():
         timeout=dict(type="int", default=600),
         settle_seconds=dict(type="int", default=10),
         max_error_rate=dict(type="float", default=0.05),
+        error_rate_margin=dict(type="float"),
         poll_interval=dict(type="int", default=5),
         url=dict(type="str", default="http://backend-svc/"),
         probe_requests=dict(type="int", default=100),

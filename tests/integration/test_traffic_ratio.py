@@ -47,6 +47,20 @@ def test_selector_matches_no_pods(api, frontend_pod, play):
                           "client pods are deployed".format(frontend_pod))
 
 
+def test_missing_namespace_is_named(api, frontend_pod, play):
+    # the snapshot is of an existing namespace (the test's own): nothing may change anywhere
+    absent = frontend_pod + "-absent"
+    before = snapshot(api, frontend_pod)
+    for check in (True, False):
+        run = play("traffic_ratio", {"it_namespace": absent, "it_expected": EXPECTED, "it_timeout": 60}, check=check)
+        assert run.rc != 0 and run.failed, run
+        assert run.msg == ("namespace {0} does not exist: check the namespace option (the namespace where the pods "
+                           "matching 'app=frontend' run)".format(absent)), run
+        assert "matches no pods" not in run.msg
+        assert run.result.get("changed") is False and run.duration < 30, run
+    assert snapshot(api, frontend_pod) == before
+
+
 def test_unknown_container(api, frontend_pod, play):
     _fails_fast_unchanged(api, play, frontend_pod, {"it_container": "web"},
                           "container 'web' is not in the pods matching 'app=frontend' in namespace {0}; their "

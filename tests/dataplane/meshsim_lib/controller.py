@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import threading
 import time
 
 from . import faults, podspec, procs, proxy, routestatus, routing
@@ -50,6 +51,7 @@ class Controller:
         self.server = None
         self.router_port = None
         self.api_error = None
+        self.status_timers = []  # delayed restart records (meshsim.test/restart-status-delay)
 
     # lifecycle ---------------------------------------------------------------------------
 
@@ -64,6 +66,8 @@ class Controller:
         return "http://127.0.0.1:%d" % self.router_port
 
     def shutdown(self):
+        for timer in self.status_timers:
+            timer.cancel()
         for name in list(self.frontends):
             self._stop_frontend(name, delete_hooks=False)
         for name in list(self.backends):
@@ -207,11 +211,32 @@ class Controller:
                 LOG.info("frontend pod %s/%s: restart (%s)", name, proc.container, reason)
                 started = proc.started_wall
                 proc.restart()
-                try:
-                    self.kube.record_restart(name, proc.container, proc.restarts, started, procs.rfc3339_now())
-                except Exception as exc:  # the restart happened; only its record in the API is missing
-                    LOG.warning("pod %s: restart not recorded in the pod status: %s", name, exc)
+                self._record_restart(name, pod, proc.container, proc.restarts, started)
         front.token = token
+
+    def _record_restart(self, name, pod, container, restarts, started):
+        """Publish the restart in the pod status, at once or after the pod's restart-status-delay."""
+        finished = procs.rfc3339_now()
+        try:
+            delay = faults.restart_status_delay(pod)
+        except faults.SwitchError as exc:
+            LOG.error("pod %s: %s", name, exc)
+            delay = 0.0
+        if delay <= 0:
+            self._write_restart(name, container, restarts, started, finished)
+            return
+        LOG.info("frontend pod %s/%s: restart %d published in the pod status in %.2fs", name, container, restarts,
+                 delay)
+        timer = threading.Timer(delay, self._write_restart, (name, container, restarts, started, finished))
+        timer.daemon = True
+        self.status_timers = [t for t in self.status_timers if t.is_alive()] + [timer]
+        timer.start()
+
+    def _write_restart(self, name, container, restarts, started, finished):
+        try:
+            self.kube.record_restart(name, container, restarts, started, finished)
+        except Exception as exc:  # the restart happened; only its record in the API is missing
+            LOG.warning("pod %s: restart not recorded in the pod status: %s", name, exc)
 
     def _stop_frontend(self, name, delete_hooks):
         front = self.frontends.pop(name)

@@ -11,6 +11,9 @@ Annotations (set at run time with the kubernetes client; read every poll):
 - on a frontend pod:
   ``meshsim.test/restart: <token>``         restart the container once per new token value
   ``meshsim.test/restart-every: <seconds>`` restart it periodically
+  ``meshsim.test/restart-status-delay: <seconds>`` publish each restart in the pod status (restartCount,
+                                            containerID, lastState) this long after the log rotation, like a
+                                            kubelet whose status update lags the new container's first lines
 Process-wide equivalents (CLI flag, or environment variable as its default):
   ``--misroute uniform`` (MESHSIM_MISROUTE), ``--backend-fault version=2:http500``
   (MESHSIM_BACKEND_FAULT, comma-separated), ``--frontend-restart-every S``
@@ -27,6 +30,7 @@ FAULT = ANNOTATION_PREFIX + "fault"
 LEAK = ANNOTATION_PREFIX + "leak"
 RESTART = ANNOTATION_PREFIX + "restart"
 RESTART_EVERY = ANNOTATION_PREFIX + "restart-every"
+RESTART_STATUS_DELAY = ANNOTATION_PREFIX + "restart-status-delay"
 
 MISROUTE_MODES = ("uniform", "none", "")
 BACKEND_MODES = ("http500", "empty", "none", "")
@@ -156,3 +160,17 @@ def restart_every(pod, switches):
 
 def restart_token(pod):
     return _annotations(pod).get(RESTART)
+
+
+def restart_status_delay(pod):
+    """Seconds between a restart (log rotated, new process started) and its record in the pod status."""
+    value = _annotations(pod).get(RESTART_STATUS_DELAY)
+    if value is None:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise SwitchError("%s=%r: seconds expected" % (RESTART_STATUS_DELAY, value)) from exc
+    if not 0.0 <= seconds <= 600.0:
+        raise SwitchError("%s=%r: 0-600 seconds expected" % (RESTART_STATUS_DELAY, value))
+    return seconds

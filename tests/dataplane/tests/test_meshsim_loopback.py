@@ -47,6 +47,7 @@ class FakeKube:
 
     def record_restart(self, pod_name, container, restarts, started_at, finished_at):
         self.restarts.append((pod_name, container, restarts, started_at <= finished_at))
+        self.recorded_at = time.monotonic()
 
     def delete_pod_hooks(self, name):
         self.deleted.append(name)
@@ -152,6 +153,21 @@ def test_frontend_restart_rotates_log_and_pod_churn(sim):
     assert _run_until(ctl, kube, lambda: len(_responses(proc.log.path)) >= 5)
     ctl.reconcile(kube.list_all())
     assert proc.restarts == 1  # same token: no second restart
+
+    # a late pod status: the log rotates and the new process starts at once, the status follows 0.3 s later
+    kube.pod("frontend-a")["metadata"]["annotations"][faults.RESTART_STATUS_DELAY] = "0.3"
+    kube.pod("frontend-a")["metadata"]["annotations"][faults.RESTART] = "2"
+    restarted_at = time.monotonic()
+    ctl.reconcile(kube.list_all())
+    assert proc.restarts == 2 and len(kube.restarts) == 1  # rotated, not yet published
+    deadline = time.monotonic() + 10
+    while len(kube.restarts) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert kube.restarts[1] == ("frontend-a", "frontend", 2, True)
+    assert kube.recorded_at - restarted_at >= 0.3
+    kube.pod("frontend-a")["metadata"]["annotations"][faults.RESTART_STATUS_DELAY] = "soon"
+    with pytest.raises(faults.SwitchError, match="restart-status-delay='soon': seconds expected"):
+        faults.restart_status_delay(kube.pod("frontend-a"))
 
     # rollout: v2 pod replaced by a new one, the old nginx is stopped, the new one serves
     old_nginx = ctl.backends["backend-v2-a"][1]

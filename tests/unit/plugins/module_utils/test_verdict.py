@@ -446,6 +446,38 @@ def test_calibration_truncated_stages_rarely_pass_a_misroute():
     assert miss <= 0.01 + 3 * math.sqrt(0.01 * 0.99 / stages)
 
 
+def run_errors(rnd, expected, error_rate, **kwargs):
+    verdict = Verdict(expected, **kwargs)
+    share = verdict.expected.get("2", 0.0)
+    while verdict.decision() is None and not verdict.full():
+        if rnd.random() < error_rate:
+            verdict.add_error()
+        else:
+            verdict.add("2" if rnd.random() < share else "1")
+    decision, method, _reason = verdict.finish("in simulation", "max_samples")
+    return decision, method, verdict.n + verdict.errors
+
+
+@pytest.mark.parametrize("expected, stages", [({"1": 0, "2": 100}, 2000)])  # 90/10 and more rates: bench/error_rate.py
+def test_calibration_error_rate_test(expected, stages):
+    """Seeded simulation of correctly routed stages with the module defaults (max_error_rate 0.05, margin 0.025):
+    at the largest error rate that must pass (0.025) false failures stay within alpha, at max_error_rate the stage
+    fails with probability at least 1 - beta. Slack: three binomial standard errors."""
+    rnd = random.Random(20261202)
+    kw = dict(tolerance=0.05, alpha=0.01, beta=0.01, max_error_rate=0.05)
+    at_h0 = [run_errors(rnd, expected, 0.025, **kw) for _i in range(stages)]
+    at_limit = [run_errors(rnd, expected, 0.05, **kw) for _i in range(stages)]
+    false_fail = sum(r[0] == "fail" for r in at_h0) / stages
+    detected = sum(r[0] == "fail" and r[1] == "error-rate" for r in at_limit) / stages
+    slack = 3 * math.sqrt(0.01 * 0.99 / stages)
+    print("\nerror-rate test {0}: false failures at 0.025 {1:.4f} (alpha 0.01), detection at 0.05 {2:.4f} (1 - beta "
+          "0.99), average lines {3:.0f} / {4:.0f}".format(
+              "/".join(str(w) for w in expected.values()), false_fail, detected,
+              sum(r[2] for r in at_h0) / stages, sum(r[2] for r in at_limit) / stages))
+    assert false_fail <= 0.01 + slack
+    assert detected >= 0.99 - slack
+
+
 # ---- presence test (no defined split: every version with weight must answer) ----
 
 def test_presence_passes_once_every_version_answered_and_min_samples_reached():
