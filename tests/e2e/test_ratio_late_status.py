@@ -172,7 +172,12 @@ def test_late_status_restart_counts_exactly_and_catches_the_leak(sim, delay):
         first = cri_lines(previous)  # the first instance, complete
         # the second instance logs for a while, read by the module under the published status
         wait_until("the second instance to log", lambda: len(cri_lines(current)) > 150, timeout=30)
+        # the leak right after one of the module's reads (kwok reading the growing log moves its access time), so
+        # that the rotation comes before the next read: the v1 line is in the old instance's unread tail
         inode = os.stat(previous).st_ino
+        read_at = os.stat(current).st_atime_ns
+        wait_until("a read of the second instance", lambda: os.stat(current).st_atime_ns != read_at, timeout=30,
+                   interval=0.005)
         with open(os.path.join(work_dir, "leak"), "w"):
             pass
         wait_rotated(previous, inode)

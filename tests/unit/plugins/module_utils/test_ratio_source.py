@@ -346,6 +346,7 @@ def restarting(start, restart_at, status_lag, leak=False, period=0.1):
                         pod.log(cluster.clock.node_ns(restart_at - 0.001), LINE.format("1"))
                     pod.status_restarts = len(pod.instances) - 1
                     pod.restart()
+                    pod.log(cluster.clock.node_ns(restart_at + 0.001), LINE.format("2"))  # logs at once
                     state["restarted"] = True
                 pod.log(cluster.clock.node_ns(t), LINE.format("2"))
                 t += period
