@@ -181,7 +181,7 @@ options:
     default: 10
   max_error_rate:
     description:
-      - Error rate (error lines among all counted lines, errors plus samples) that a stage must not reach: a stage
+      - Error rate (error lines among all counted lines, errors plus samples) that a stage must not reach. A stage
         whose error rate is O(max_error_rate) or more passes with probability at most O(beta).
       - V(0) fails a stage at its first error line; V(1) never fails a stage for errors.
     type: float
