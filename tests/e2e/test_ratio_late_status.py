@@ -25,7 +25,8 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from conftest import REPO, wait_until
+from conftest import REPO
+from support.waiting import wait_until
 
 MESHSIM = os.path.join(REPO, "tests", "dataplane", "meshsim")
 PLAYBOOK = os.path.join(REPO, "tests", "integration", "playbooks", "traffic_ratio.yml")
