@@ -55,8 +55,8 @@ def main():
         probe = stage(rnd, expected, 0.0, tol, alpha, beta, limit, margin, args.max_samples)[5]
         e0 = limit - probe.error_rate_margin
         print("\n{0}: alpha {1:g} (error-rate test at alpha' {2:.4g}), beta {3:g}, max_error_rate {4:g}, margin "
-              "{5:g} -> H0 {6:g}".format(label, alpha, probe.errors_test.alpha, beta, limit, probe.error_rate_margin,
-                                          e0))
+              "{5:g} -> H0 {6:g}".format(label, alpha, probe.errors_test.alpha, beta, limit,
+                                         probe.error_rate_margin, e0))
         head = ("true error rate", "zone", "fail", "by error-rate", "bound", "lines avg", "samples avg",
                 "truncated", "sec")
         print("| " + " | ".join(head) + " |")

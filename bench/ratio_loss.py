@@ -18,7 +18,28 @@ import sys
 
 from ratio_asn import REPO, _import_path
 
-LINE = '{{"name":"backend","version":"{0}"}}'
+def make_generator(rnd, period, start, victim, event_at, scenario):
+    """Every pod logs one line per ``period``; at ``event_at`` the victim is deleted or restarts (status 1.5 s late)."""
+    state = {"done": False}
+    line = '{{"name":"backend","version":"{0}"}}'
+
+    def generate(cluster, from_t, to_t):
+        for pod in list(cluster.pods.values()):
+            t = getattr(pod, "next_t", start + rnd.random() * period)
+            while t <= to_t:
+                if pod is victim and not state["done"] and t >= event_at:
+                    state["done"] = True
+                    if scenario == "deleted":
+                        del cluster.pods[pod.name]
+                        break
+                    pod.status_restarts = len(pod.instances) - 1
+                    pod.restart()
+                pod.log(cluster.clock.node_ns(t), line.format("a" if pod is victim else "b"))
+                t += period
+            pod.next_t = t
+            if state["done"] and scenario != "deleted" and to_t >= event_at + 1.5:
+                pod.status_restarts = None
+    return generate
 
 
 def main():
@@ -53,26 +74,7 @@ def main():
                 clock = FakeClock()
                 start = clock.t
                 victim, other = LogPod("frontend-a"), LogPod("frontend-b")
-                event_at = start + 5 + rnd.random() * 10
-                state = {"done": False}
-
-                def generate(cluster, from_t, to_t, victim=victim, event_at=event_at, state=state,
-                             scenario=scenario):
-                    for pod in list(cluster.pods.values()):
-                        t = getattr(pod, "next_t", start + rnd.random() * args.period)
-                        while t <= to_t:
-                            if pod is victim and not state["done"] and t >= event_at:
-                                state["done"] = True
-                                if scenario == "deleted":
-                                    del cluster.pods[pod.name]
-                                    break
-                                pod.status_restarts = len(pod.instances) - 1
-                                pod.restart()
-                            pod.log(cluster.clock.node_ns(t), LINE.format("a" if pod is victim else "b"))
-                            t += args.period
-                        pod.next_t = t
-                        if state["done"] and scenario != "deleted" and to_t >= event_at + 1.5:
-                            pod.status_restarts = None
+                generate = make_generator(rnd, args.period, start, victim, start + 5 + rnd.random() * 10, scenario)
                 cluster = Cluster(clock, [victim, other], generate)
                 params = dict(namespace="default", selector="app=frontend", container="frontend", source="logs",
                               expected={"a": 50, "b": 50}, test="presence", pattern=r'"version"\s*:\s*"(?P<version>[^"]+)"',

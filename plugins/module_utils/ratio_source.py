@@ -214,8 +214,9 @@ def merge_instances(previous, current):
     """
     if previous and current and current[0][0] <= previous[-1][0]:
         first, last = previous[0][0], previous[-1][0]
-        return [line for line in current if line[0] < first] + previous + [line for line in current
-                                                                            if line[0] > last]
+        older = [line for line in current if line[0] < first]
+        newer = [line for line in current if line[0] > last]
+        return older + previous + newer
     return previous + current
 
 

@@ -78,8 +78,8 @@ def test_two_pods_correct_split_passes_and_ignores_old_and_settling_lines():
     assert result["boundary"].endswith("Z")
     # every pod was read at start (tail) and then repeatedly, never from the beginning of time
     tails = [r for r in cluster.reads if r[3] == 1]
-    assert sorted((r[0], r[2]) for r in tails) == [("frontend-a", False), ("frontend-a", True),
-                                                  ("frontend-b", False), ("frontend-b", True)]
+    assert sorted((r[0], r[2]) for r in tails) == [
+        ("frontend-a", False), ("frontend-a", True), ("frontend-b", False), ("frontend-b", True)]
     assert all(r[1] is not None and r[1] <= 600 + 5 for r in cluster.reads if r[3] is None)
 
 

@@ -341,7 +341,6 @@ def test_error_rate_truncation_fails_on_evidence():
                              "0.329): max_error_rate 0.1 lies below the 98% interval [0.247, ...]")
 
 
-
 def test_summary_fields():
     verdict = Verdict({"1": 90, "2": 10})
     for i in range(50):
