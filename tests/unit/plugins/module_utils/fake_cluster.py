@@ -6,6 +6,7 @@ write. Time is simulated: ``FakeClock`` drives both the module's monotonic clock
 """
 
 import copy
+import threading
 
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
 
@@ -160,14 +161,16 @@ class FakeLogCluster(object):
         self.exec_handler = None
         self.namespaces = {"default"}
         self.after_read = None  # callable(cluster, read tuple), e.g. to rotate a log between two reads
+        self._lock = threading.Lock()  # the module reads pods from a thread pool: generate lines once
 
     def namespace_exists(self, name):
         return name in self.namespaces
 
     def _advance(self):
-        if self.generator and self.clock.t > self.generated_until:
-            self.generator(self, self.generated_until, self.clock.t)
-            self.generated_until = self.clock.t
+        with self._lock:
+            if self.generator and self.clock.t > self.generated_until:
+                self.generator(self, self.generated_until, self.clock.t)
+                self.generated_until = self.clock.t
 
     def list_pods(self, namespace, selector):
         self._advance()
