@@ -18,6 +18,7 @@ import sys
 
 from ratio_asn import REPO, _import_path
 
+
 def make_generator(rnd, period, start, victim, event_at, scenario):
     """Every pod logs one line per ``period``; at ``event_at`` the victim is deleted or restarts (status 1.5 s late)."""
     state = {"done": False}
