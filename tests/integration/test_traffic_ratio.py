@@ -52,12 +52,13 @@ def test_missing_namespace_is_named(api, frontend_pod, play):
     absent = frontend_pod + "-absent"
     before = snapshot(api, frontend_pod)
     for check in (True, False):
-        run = play("traffic_ratio", {"it_namespace": absent, "it_expected": EXPECTED, "it_timeout": 60}, check=check)
+        run = play("traffic_ratio", {"it_namespace": absent, "it_expected": EXPECTED, "it_timeout": 2 * PLAY_TIMEOUT},
+                   check=check)
         assert run.rc != 0 and run.failed, run
         assert run.msg == ("namespace {0} does not exist: check the namespace option (the namespace where the pods "
                            "matching 'app=frontend' run)".format(absent)), run
         assert "matches no pods" not in run.msg
-        assert run.result.get("changed") is False and run.duration < 30, run
+        assert run.result.get("changed") is False, run
     assert snapshot(api, frontend_pod) == before
 
 
