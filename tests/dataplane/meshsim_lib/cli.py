@@ -28,13 +28,14 @@ def _common(parser):
     parser.add_argument("--kubeconfig", required=True, help="kubeconfig of the local cluster")
     parser.add_argument("--namespace", default="default", help="namespace of the lab's objects")
     parser.add_argument("--state-dir", required=True, help="pid file, logs, pod run dirs (created)")
-    parser.add_argument("--router-port", type=int, default=0, help="127.0.0.1 port of the router (0 = any)")
+    parser.add_argument("--router-port", type=int, default=0,
+                        help="127.0.0.1 port of the proxy (Envoy's listener; 0 = a free one)")
+    parser.add_argument("--envoy-admin-port", type=int, default=0, help="127.0.0.1 port of Envoy's admin (0 = any)")
     parser.add_argument("--poll-interval", type=float, default=0.5, help="seconds between API reads")
     parser.add_argument("--max-runtime", type=float, default=DEFAULT_MAX_RUNTIME,
                         help="exit after this many seconds (bounded, self-terminating)")
     parser.add_argument("--api-timeout", type=float, default=60.0,
                         help="exit when the API has been unreachable this long (cluster gone)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the router's random choices")
     parser.add_argument("--backend-selector", default="app=backend", help="pods served by nginx")
     parser.add_argument("--frontend-selector", default="app=frontend", help="pods whose command runs locally")
     parser.add_argument("--frontend-sleep-scale", type=float, default=float(_env("MESHSIM_FRONTEND_SLEEP_SCALE", "1")),
@@ -57,12 +58,17 @@ def build_parser():
     _common(sub.add_parser("start", help="run in the background; returns once the router listens"))
     stop = sub.add_parser("stop", help="stop a background meshsim and its processes")
     stop.add_argument("--state-dir", required=True)
-    status = sub.add_parser("status", help="print the state (router port, pods, request counts)")
+    status = sub.add_parser("status", help="print the state (proxy URL, Envoy, pods, request counts)")
     status.add_argument("--state-dir", required=True)
-    bench = sub.add_parser("bench", help="measure the router on loopback (no cluster)")
+    bench = sub.add_parser("bench", help="measure Envoy on loopback: requests/s, file propagation (no cluster)")
     bench.add_argument("--requests", type=int, default=4000)
     bench.add_argument("--concurrency", type=int, default=4)
     bench.add_argument("--curl", type=int, default=300, help="requests from a curl shell loop (0 = skip)")
+    bench.add_argument("--flips", type=int, default=20, help="split changes timed (0 = skip)")
+    bench_api = sub.add_parser("bench-api", help="measure propagation API write -> Envoy (inside the cluster netns)")
+    bench_api.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"), help="default: $KUBECONFIG")
+    bench_api.add_argument("--flips", type=int, default=20, help="TrafficSplit changes timed")
+    bench_api.add_argument("--poll-interval", type=float, default=0.5, help="meshsim's API poll interval")
     return parser
 
 
@@ -166,7 +172,7 @@ def _raise_stop(signum, frame):
 
 def cmd_run(args):
     # imported here so that stop/status work without the kubernetes client
-    from . import controller, kube
+    from . import controller, envoy, kube
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -181,7 +187,11 @@ def cmd_run(args):
     last_ok = started
     last_status = 0.0
     try:
-        port = ctl.start_router()
+        try:
+            port = ctl.start_router()
+        except envoy.EnvoyError as exc:
+            log.error("%s", exc)
+            return 1
         with open(os.path.join(state, READY_FILE), "w", encoding="utf-8") as fh:
             fh.write("http://127.0.0.1:%d\n" % port)
         log.info("meshsim (loopback stand-in for the mesh) watching namespace %s; switches %s",
@@ -232,7 +242,13 @@ def main(argv=None):
         if args.cmd == "status":
             return cmd_status(args)
         if args.cmd == "bench":
-            return bench.run(args.requests, args.concurrency, args.curl)
+            return bench.run(args.requests, args.concurrency, args.curl, args.flips)
+        if args.cmd == "bench-api":
+            if not args.kubeconfig:
+                print("meshsim bench-api: set --kubeconfig or KUBECONFIG (run inside the cluster's netns)",
+                      file=sys.stderr)
+                return 2
+            return bench.run_api(args.kubeconfig, args.flips, args.poll_interval)
         return cmd_run(args)
     except faults.SwitchError as exc:
         print("meshsim: %s" % exc, file=sys.stderr)

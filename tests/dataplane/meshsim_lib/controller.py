@@ -1,4 +1,4 @@
-"""The reconcile loop: API objects -> local processes, router snapshot, kwok Logs/Exec."""
+"""The reconcile loop: API objects -> local processes, Envoy configuration, kwok Logs/Exec."""
 
 import json
 import logging
@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from . import faults, podspec, procs, proxy, routestatus, routing
+from . import envoy, faults, podspec, procs, routestatus, routing
 
 LOG = logging.getLogger("meshsim")
 
@@ -47,8 +47,10 @@ class Controller:
         self.failed = {}     # pod name -> (uid, monotonic time of the last failure)
         self.frontends = {}  # pod name -> Frontend
         self.snapshot = None
-        self.router = proxy.Router(lambda: self.snapshot, switches, options.seed)
-        self.server = None
+        self.envoy = envoy.Envoy(os.path.join(self.state_dir, "envoy"), options.router_port,
+                                 getattr(options, "envoy_admin_port", 0))
+        self.envoy_failed_at = None
+        self.sources = {}
         self.router_port = None
         self.api_error = None
         self.status_timers = []  # delayed restart records (meshsim.test/restart-status-delay)
@@ -56,14 +58,15 @@ class Controller:
     # lifecycle ---------------------------------------------------------------------------
 
     def start_router(self):
-        self.server = proxy.serve_in_thread(self.router, self.opt.router_port)[0]
-        self.router_port = self.server.server_address[1]
-        LOG.info("router (mesh stand-in) on 127.0.0.1:%d", self.router_port)
+        """Start Envoy, the data plane's proxy (routes nothing but 503 until the first reconcile)."""
+        self.envoy.start()
+        self.router_port = self.envoy.port
+        LOG.info("Envoy (the mesh's proxy) on %s, admin %s", self.envoy.url, self.envoy.admin)
         return self.router_port
 
     @property
     def proxy_url(self):
-        return "http://127.0.0.1:%d" % self.router_port
+        return self.envoy.url
 
     def shutdown(self):
         for timer in self.status_timers:
@@ -72,9 +75,7 @@ class Controller:
             self._stop_frontend(name, delete_hooks=False)
         for name in list(self.backends):
             self._stop_backend(name)
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        self.envoy.stop()
 
     # one pass ----------------------------------------------------------------------------
 
@@ -87,6 +88,43 @@ class Controller:
         ports = {name: entry[1].port for name, entry in self.backends.items() if entry[1].alive()}
         self.snapshot = routing.Snapshot(self.namespace, objs["services"], pods, objs["splits"], objs["routes"],
                                          ports)
+        self._apply_faults(self.snapshot)
+        self._push_envoy(self.snapshot)
+
+    def _apply_faults(self, snap):
+        """Each backend pod's fault switch -> its nginx flag file (a bad value answers 502)."""
+        for name, (_uid, nginx) in self.backends.items():
+            try:
+                mode = faults.backend_fault(snap.pod(name), snap.services.values(), self.switches)
+            except faults.SwitchError as exc:
+                if nginx.fault != "bad":
+                    LOG.error("backend pod %s: %s", name, exc)
+                mode = "bad"
+            nginx.set_fault(mode)
+
+    def _push_envoy(self, snap):
+        """Keep Envoy running and its routes/clusters files equal to the snapshot's rendering."""
+        if not self.envoy.alive():
+            if self.envoy_failed_at is None:
+                LOG.error("envoy exited with %s; restarting it (see %s)", self.envoy.proc.returncode,
+                          self.envoy.log_path)
+                self.envoy_failed_at = time.monotonic()
+            if time.monotonic() - self.envoy_failed_at < 2.0:
+                return
+            try:
+                self.envoy.start()
+                self.envoy_failed_at = None
+            except envoy.EnvoyError as exc:
+                LOG.error("envoy restart failed: %s", exc)
+                self.envoy_failed_at = time.monotonic()
+                return
+        cds, rds, sources, _routes = self.envoy.push_snapshot(snap, self.switches)
+        if cds:
+            LOG.info("envoy clusters %s: %s", cds, ", ".join(
+                "%s=%s" % (s, ",".join(snap.endpoints(s)) or "-") for s in snap.services))
+        if rds or sources != self.sources:
+            LOG.info("envoy routes %s: %s", rds, ", ".join("%s <- %s" % kv for kv in sources.items()))
+            self.sources = sources
 
     def _reconcile_route_status(self, objs):
         names = set(_meta(s)["name"] for s in objs["services"])
@@ -261,8 +299,23 @@ class Controller:
                                   "log": p.log.path, "previous_log": p.log.previous_path}
                               for c, p in f.containers.items()}
                           for n, f in sorted(self.frontends.items())},
-            "counts": self.router.status()["requests"],
+            "envoy": {"admin": self.envoy.admin, "pid": self.envoy.proc.pid if self.envoy.proc else None,
+                      "alive": self.envoy.alive(), "versions": dict(self.envoy.versions),
+                      "run_dir": self.envoy.run_dir, "routes": dict(self.sources)},
+            "counts": self._counts(),
         }
+
+    def _counts(self):
+        """Requests per Service and pod as Envoy counted them (its admin /clusters)."""
+        if not self.envoy.alive():
+            return []
+        pods = {"127.0.0.1:%d" % entry[1].port: name for name, entry in self.backends.items()}
+        try:
+            stats = self.envoy.host_stats()
+        except (OSError, ValueError) as exc:
+            return [{"error": "envoy admin: %s" % exc}]
+        return [{"service": cluster, "pod": pods.get(addr, addr), "requests": s.get("rq_total", 0),
+                 "errors": s.get("rq_error", 0)} for cluster, addr, s in stats if s.get("rq_total")]
 
     def write_status(self):
         path = os.path.join(self.state_dir, "status.json")

@@ -2,15 +2,17 @@
 
 import json
 import logging
+import time
 
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from .routing import HTTP_ROUTE, TRAFFIC_SPLIT
+from .routing import GATEWAY_GROUP, ROUTE_PLURAL, SPLIT_GROUP, SPLIT_PLURAL
 
 LOG = logging.getLogger("meshsim.kube")
 KWOK = ("kwok.x-k8s.io", "v1alpha1")
 TIMEOUT = 5
+DISCOVERY_RETRY = 5.0  # seconds between discovery attempts for a group that is not served
 
 
 class Kube:
@@ -21,23 +23,38 @@ class Kube:
         self.api = config.new_client_from_config(config_file=kubeconfig)
         self.core = client.CoreV1Api(self.api)
         self.custom = client.CustomObjectsApi(self.api)
-        self._missing = set()
+        self._versions = {}  # API group -> (version to list, or None, monotonic time of the lookup)
         self.kwok_mode = None  # "namespaced" (Logs/Exec) or "cluster" (ClusterLogs/ClusterExec)
 
     def _raw(self, fn, *args):
         resp = fn(*args, _preload_content=False, _request_timeout=TIMEOUT)
         return json.loads(resp.data)["items"]
 
-    def _custom(self, group, version, plural):
-        key = (group, version, plural)
+    def served_version(self, group):
+        """The group's preferred served version (any TrafficSplit version lists every object), or None."""
+        cached = self._versions.get(group)
+        if cached and (cached[0] or time.monotonic() - cached[1] < DISCOVERY_RETRY):
+            return cached[0]
+        version = None
+        for item in client.ApisApi(self.api).get_api_versions(_request_timeout=TIMEOUT).groups or []:
+            if item.name == group and item.preferred_version is not None:
+                version = item.preferred_version.version
+        if version != (cached or (None,))[0]:
+            LOG.info("%s: %s", group, "version %s served" % version if version else "not served (CRD absent)")
+        self._versions[group] = (version, time.monotonic())
+        return version
+
+    def _custom(self, group, plural):
+        version = self.served_version(group)
+        if version is None:
+            return []
         try:
             return self.custom.list_namespaced_custom_object(
                 group, version, self.namespace, plural, _request_timeout=TIMEOUT)["items"]
         except ApiException as exc:
-            if exc.status == 404:
-                if key not in self._missing:
-                    LOG.info("%s.%s/%s not served (CRD absent): treated as none", plural, group, version)
-                    self._missing.add(key)
+            if exc.status == 404:  # the CRD (or this version) went away: look again next time
+                LOG.info("%s.%s/%s no longer served", plural, group, version)
+                self._versions.pop(group, None)
                 return []
             raise
 
@@ -46,8 +63,8 @@ class Kube:
         return {
             "pods": self._raw(self.core.list_namespaced_pod, self.namespace),
             "services": self._raw(self.core.list_namespaced_service, self.namespace),
-            "splits": self._custom(*TRAFFIC_SPLIT),
-            "routes": self._custom(*HTTP_ROUTE),
+            "splits": self._custom(SPLIT_GROUP, SPLIT_PLURAL),
+            "routes": self._custom(GATEWAY_GROUP, ROUTE_PLURAL),
         }
 
     def configmap_data(self, name):
@@ -80,7 +97,8 @@ class Kube:
 
     def write_route_status(self, route, parents):
         """Replace an HTTPRoute's ``status.parents`` (optimistic: fails on a concurrent change)."""
-        group, version, plural = HTTP_ROUTE
+        group, plural = GATEWAY_GROUP, ROUTE_PLURAL
+        version = route.get("apiVersion", "").rpartition("/")[2] or self.served_version(group)
         body = {"apiVersion": "%s/%s" % (group, version), "kind": "HTTPRoute",
                 "metadata": {"name": route["metadata"]["name"], "namespace": self.namespace,
                              "resourceVersion": route["metadata"]["resourceVersion"]},

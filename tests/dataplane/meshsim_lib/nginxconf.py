@@ -6,9 +6,17 @@ Only what is needed to run it unprivileged on loopback is changed:
 - ``pid``, ``daemon off``, ``error_log`` in the main context and the temp/access-log
   paths in the ``http`` block are pointed at the pod's run directory.
 Anything else (another address, another port) is rejected with ConfigError.
+
+One addition serves meshsim's fault switch (``meshsim.test/fault``): each ``server``
+block starts with ``if (-f <run dir>/fault-<mode>) { return ...; }`` lines, so
+creating or removing a flag file makes this pod answer HTTP 500 (nginx's error page
+on one line) or an empty 200, without a reload; no flag file, no change.
 """
 
+import os
 import re
+
+from . import faults
 
 
 class ConfigError(ValueError):
@@ -18,6 +26,27 @@ class ConfigError(ValueError):
 _COMMENT = re.compile(r"#[^\n]*")
 _LISTEN = re.compile(r"(?P<indent>\blisten\s+)(?P<addr>[^\s;]+)(?P<rest>[^;]*);")
 _HTTP_OPEN = re.compile(r"\bhttp\s*\{")
+_SERVER_OPEN = re.compile(r"\bserver\s*\{")
+# mode -> (status, body) that nginx returns while the mode's flag file exists
+FAULT_RESPONSES = {
+    "http500": (500, faults.HTTP500_BODY.decode()),
+    "empty": (200, ""),
+    "bad": (502, "meshsim: bad fault switch on this pod (see meshsim.log)"),
+}
+FAULT_MODES = tuple(sorted(FAULT_RESPONSES))
+
+
+def fault_flag(run_dir, mode):
+    """The flag file that switches fault ``mode`` on for the pod whose run dir is ``run_dir``."""
+    return os.path.join(run_dir, "fault-%s" % mode)
+
+
+def _fault_lines(run_dir):
+    lines = ["# meshsim fault switches (meshsim.test/fault): a flag file per mode"]
+    for mode in FAULT_MODES:
+        status, body = FAULT_RESPONSES[mode]
+        lines.append("if (-f %s) { return %d '%s'; }" % (fault_flag(run_dir, mode), status, body))
+    return lines
 _TEMP_PATHS = (
     "client_body_temp_path",
     "proxy_temp_path",
@@ -48,12 +77,14 @@ def _listen_target(addr, container_ports):
     return True
 
 
-def rewrite(conf, local_port, run_dir, container_ports=(80,)):
+def rewrite(conf, local_port, run_dir, container_ports=(80,), worker_user=None):
     """Return the nginx.conf text to run locally.
 
     ``local_port``: the 127.0.0.1 port this pod gets; ``run_dir``: absolute
     directory for pid, logs and temp files; ``container_ports``: the ports the
-    container declares (the tutorial: 80).
+    container declares (the tutorial: 80); ``worker_user``: the ``user`` of the
+    worker processes when the master runs as root (else nginx's default ``nobody``
+    could not see the fault flag files in a private run dir).
     """
     if not run_dir.startswith("/"):
         raise ConfigError("run_dir must be absolute, got %r" % run_dir)
@@ -84,6 +115,11 @@ def rewrite(conf, local_port, run_dir, container_ports=(80,)):
     else:
         main.append("daemon off;")
     main.append("error_log %s/error.log;" % run_dir)
+    if worker_user:
+        if re.search(r"(^|[;{}\s])user\s", code):
+            out = re.sub(r"(^|(?<=[;{}\s]))user\s+[^;]+;", "user %s;" % worker_user, out, count=1)
+        else:
+            main.append("user %s;" % worker_user)
 
     http = ["access_log %s/access.log;" % run_dir]
     for directive in _TEMP_PATHS:
@@ -93,4 +129,12 @@ def rewrite(conf, local_port, run_dir, container_ports=(80,)):
 
     header = "# meshsim (loopback stand-in for the mesh): run-time paths\n%s\n" % "\n".join(main)
     out = _HTTP_OPEN.sub(lambda m: "http {\n    # meshsim run-time paths\n    %s\n" % "\n    ".join(http), out, count=1)
+    hooks = "\n        ".join(_fault_lines(run_dir))
+
+    def _server(match):
+        line_start = out.rfind("\n", 0, match.start()) + 1
+        if "#" in out[line_start:match.start()]:  # commented out
+            return match.group(0)
+        return "server {\n        %s\n" % hooks
+    out = _SERVER_OPEN.sub(_server, out)
     return header + out

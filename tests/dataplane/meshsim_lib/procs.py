@@ -7,6 +7,7 @@ Spawn only from the main thread: the death signal follows the forking thread.
 
 import logging
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -58,8 +59,18 @@ def _terminate(proc, grace=3.0):
         proc.wait(grace)
 
 
+# for other modules of meshsim (envoy.py) that start children the same way
+spawn = _spawn
+terminate = _terminate
+
+
 def rfc3339_now():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _worker_user():
+    """As root: nginx workers run as root too (they stat the fault flags in meshsim's private run dir)."""
+    return pwd.getpwuid(0).pw_name if os.geteuid() == 0 else None
 
 
 class NginxPod:
@@ -77,10 +88,29 @@ class NginxPod:
             raise nginxconf.ConfigError("ConfigMap for pod %s has no nginx.conf key" % name)
         for key, text in files.items():
             if key == "nginx.conf":
-                text = nginxconf.rewrite(text, self.port, self.run_dir, container_ports)
+                text = nginxconf.rewrite(text, self.port, self.run_dir, container_ports, _worker_user())
             with open(os.path.join(etc, key), "w", encoding="utf-8") as fh:
                 fh.write(text)
         self.conf = os.path.join(etc, "nginx.conf")
+        self.fault = "none"
+        for mode in nginxconf.FAULT_MODES:  # a reused run dir starts without faults
+            if os.path.exists(nginxconf.fault_flag(self.run_dir, mode)):
+                os.unlink(nginxconf.fault_flag(self.run_dir, mode))
+
+    def set_fault(self, mode):
+        """Fault switch of this pod (http500, empty, bad, none): the flag file nginx tests per request."""
+        if mode == self.fault:
+            return False
+        for name in nginxconf.FAULT_MODES:
+            path = nginxconf.fault_flag(self.run_dir, name)
+            if name == mode:
+                with open(path, "w", encoding="utf-8"):
+                    pass
+            elif os.path.exists(path):
+                os.unlink(path)
+        LOG.info("backend pod %s: fault %s -> %s", self.name, self.fault, mode)
+        self.fault = mode
+        return True
 
     def start(self, ready_timeout=5.0):
         argv = [NGINX, "-p", self.run_dir + "/", "-e", os.path.join(self.run_dir, "error.log"), "-c", self.conf]

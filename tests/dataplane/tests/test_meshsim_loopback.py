@@ -66,7 +66,7 @@ def _responses(path):
 def sim(tmp_path):
     kube = FakeKube()
     opts = cli.build_parser().parse_args(["run", "--kubeconfig", "unused", "--state-dir", str(tmp_path),
-                                          "--seed", "42", "--frontend-sleep-scale", "0.02"])
+                                          "--frontend-sleep-scale", "0.02"])
     ctl = controller.Controller(kube, str(tmp_path), faults.NO_SWITCHES, opts)
     ctl.start_router()
     yield kube, ctl
@@ -81,6 +81,12 @@ def _run_until(ctl, kube, cond, timeout=60.0):
             return True
         time.sleep(0.2)
     return False
+
+
+def _reconcile(ctl, kube):
+    """One reconcile pass, then wait until Envoy serves what it wrote (file watch: milliseconds)."""
+    ctl.reconcile(kube.list_all())
+    assert ctl.envoy.wait_applied(), (ctl.envoy.versions, ctl.envoy.served_versions())
 
 
 def _get(port, host="backend-svc"):
@@ -117,23 +123,23 @@ def test_frontend_logs_follow_the_split_and_faults(sim):
 
     # a new split is followed on the next poll
     kube.objs["splits"] = [traffic_split(0, 100)]
-    ctl.reconcile(kube.list_all())
+    _reconcile(ctl, kube)
     assert {_get(ctl.router_port)[1] for dummy in range(50)} == {'{"name":"backend","version":"2"}'}
 
     # misrouting: the root Service annotation makes the router ignore the weights
     kube.objs["services"][0]["metadata"]["annotations"][faults.MISROUTE] = "uniform"
-    ctl.reconcile(kube.list_all())
+    _reconcile(ctl, kube)
     bodies = [_get(ctl.router_port)[1] for dummy in range(200)]
     assert 60 < sum('"version":"1"' in b for b in bodies) < 140
     kube.objs["services"][0]["metadata"]["annotations"].clear()
 
     # v2 answers 500, then an empty body
     kube.pod("backend-v2-a")["metadata"]["annotations"][faults.FAULT] = "http500"
-    ctl.reconcile(kube.list_all())
+    _reconcile(ctl, kube)
     status, body = _get(ctl.router_port)
     assert status == 500 and "500 Internal Server Error" in body and "\n" not in body
     kube.pod("backend-v2-a")["metadata"]["annotations"][faults.FAULT] = "empty"
-    ctl.reconcile(kube.list_all())
+    _reconcile(ctl, kube)
     assert _get(ctl.router_port) == (200, "")
 
 
@@ -146,12 +152,12 @@ def test_frontend_restart_rotates_log_and_pod_churn(sim):
     before = len(_responses(proc.log.path))
 
     kube.pod("frontend-a")["metadata"]["annotations"][faults.RESTART] = "1"
-    ctl.reconcile(kube.list_all())
+    _reconcile(ctl, kube)
     assert proc.restarts == 1 and proc.proc.pid != first_pid
     assert kube.restarts == [("frontend-a", "frontend", 1, True)]
     assert len(_responses(proc.log.previous_path)) >= before  # old output kept as "previous"
     assert _run_until(ctl, kube, lambda: len(_responses(proc.log.path)) >= 5)
-    ctl.reconcile(kube.list_all())
+    _reconcile(ctl, kube)
     assert proc.restarts == 1  # same token: no second restart
 
     # a late pod status: the log rotates and the new process starts at once, the status follows 0.3 s later
@@ -176,11 +182,12 @@ def test_frontend_restart_rotates_log_and_pod_churn(sim):
     kube.objs["splits"] = [traffic_split(0, 100)]
     assert _run_until(ctl, kube, lambda: "backend-v2-b" in ctl.snapshot.ports, timeout=15)
     assert not old_nginx.alive() and "backend-v2-a" not in ctl.snapshot.ports
+    assert ctl.envoy.wait_applied()
     assert _get(ctl.router_port)[1] == '{"name":"backend","version":"2"}'
 
     # frontend pod deleted: process ended, kwok hooks deleted
     kube.objs["pods"] = [p for p in kube.objs["pods"] if p["metadata"]["name"] != "frontend-a"]
-    ctl.reconcile(kube.list_all())
+    _reconcile(ctl, kube)
     assert not proc.alive() and kube.deleted == ["frontend-a"]
 
     nginxes = [entry[1] for entry in ctl.backends.values()]
