@@ -17,7 +17,7 @@ from meshsim_lib import cli, controller, cri, faults
 
 from meshsim_lib.tutorial import NGINX_CONF
 
-from meshsim_objects import backend_pod, frontend_pod, traffic_split, tutorial_services
+from meshsim_objects import backend_pod, frontend_pod, http_route, traffic_split, tutorial_services
 
 VERSION = re.compile(r'"version":"(?P<version>\d+)"')
 
@@ -194,3 +194,77 @@ def test_frontend_restart_rotates_log_and_pod_churn(sim):
     assert len(nginxes) == 2 and all(ng.alive() for ng in nginxes)
     ctl.shutdown()
     assert not any(ng.alive() for ng in nginxes) and not ctl.backends
+
+
+def _versions(port, n, host="backend-svc"):
+    return [_get(port, host)[1] for dummy in range(n)]
+
+
+def test_envoy_carries_splits_leaks_and_other_hosts(sim):
+    kube, ctl = sim
+    kube.objs["pods"] = [p for p in kube.objs["pods"] if p["metadata"]["name"] != "frontend-a"]  # no other client
+    assert _run_until(ctl, kube, lambda: len(ctl.snapshot.ports) == 2)
+    assert ctl.envoy.wait_applied()
+    port = ctl.router_port
+    v1, v2 = '{"name":"backend","version":"1"}', '{"name":"backend","version":"2"}'
+
+    # 90/10 through the real Envoy: the v2 share within 4 sigma of 0.1 over 2000 requests
+    bodies = _versions(port, 2000)
+    assert set(bodies) == {v1, v2}
+    assert abs(bodies.count(v2) - 200) <= 4 * (2000 * 0.1 * 0.9) ** 0.5, bodies.count(v2)
+    served = ctl.envoy.served_routes()
+    vhost = next(v for v in served["virtual_hosts"] if v["name"] == "service/backend-svc")
+    assert vhost["routes"][0]["route"]["weighted_clusters"]["clusters"] == [
+        {"name": "backend-v1", "weight": 9}, {"name": "backend-v2", "weight": 1}]
+
+    # leak: exactly N requests to backend-v1 under 0/100, once per annotation value, route rewrites included
+    kube.objs["splits"] = [traffic_split(0, 100)]
+    root = kube.objs["services"][0]["metadata"]["annotations"]
+    root[faults.LEAK] = "backend-v1=3"
+    _reconcile(ctl, kube)
+    assert _versions(port, 20) == [v1] * 3 + [v2] * 17
+    kube.objs["services"][2]["metadata"]["annotations"]["unrelated"] = "x"  # rewrites routes: no second leak
+    kube.objs["splits"] = [traffic_split(0, 1)]
+    _reconcile(ctl, kube)
+    assert _versions(port, 10) == [v2] * 10
+    root[faults.LEAK] = "backend-v1=1"  # a new value leaks again
+    _reconcile(ctl, kube)
+    assert _versions(port, 5) == [v1] + [v2] * 4
+    root.pop(faults.LEAK)
+
+    # a bad switch answers 502 (Envoy for the root Service, nginx for a backend pod)
+    root[faults.MISROUTE] = "sometimes"
+    _reconcile(ctl, kube)
+    status, body = _get(port)
+    assert status == 502 and "bad fault switch" in body
+    root.pop(faults.MISROUTE)
+    kube.pod("backend-v2-a")["metadata"]["annotations"][faults.FAULT] = "explode"
+    _reconcile(ctl, kube)
+    assert _get(port)[0] == 502
+    kube.pod("backend-v2-a")["metadata"]["annotations"].pop(faults.FAULT)
+    _reconcile(ctl, kube)
+    assert _get(port) == (200, v2)
+
+    # other hosts: a version Service directly, an unknown host, a Gateway's route, a v1alpha1 split
+    assert _versions(port, 3, "backend-v1.default.svc.cluster.local") == [v1] * 3
+    assert _get(port, "example.com")[0] == 502
+    route = http_route(0, 100, name="gw-route")
+    route["spec"]["parentRefs"] = [{"name": "lab-gw"}]
+    route["spec"]["hostnames"] = ["shop.example"]
+    kube.objs["routes"] = [route]
+    split = traffic_split(0, 0)
+    split["spec"]["backends"][0]["weight"] = "1"
+    split["spec"]["backends"][1]["weight"] = "0m"
+    kube.objs["splits"] = [split]
+    _reconcile(ctl, kube)
+    assert _versions(port, 5, "shop.example") == [v2] * 5
+    assert _versions(port, 5) == [v1] * 5
+    kube.objs["splits"] = []  # no split: round robin over the root Service's pods
+    _reconcile(ctl, kube)
+    assert sorted(_versions(port, 4)) == [v1, v1, v2, v2]
+
+    # no ready endpoint: 503 from Envoy
+    kube.objs["splits"] = [traffic_split(0, 100)]
+    kube.pod("backend-v2-a")["status"]["conditions"][0]["status"] = "False"
+    _reconcile(ctl, kube)
+    assert _get(port)[0] == 503

@@ -1,91 +1,103 @@
-"""Routing model of the stand-in mesh: weights from the API, seeded statistics, fault switches."""
+"""Routing model of the stand-in mesh: the table per host from the API objects, fault switches."""
 
-import collections
-import math
-import random
+from fractions import Fraction
 
 import pytest
 
-from meshsim_lib import faults, proxy, routing
+from meshsim_lib import faults, routing
 
 from meshsim_objects import backend_pod, frontend_pod, http_route, service, traffic_split, tutorial_snapshot
 
-N = 20000
+
+def _table(snap, switches=faults.NO_SWITCHES):
+    return snap.table("backend-svc", switches)
 
 
-def _decisions(snap, n=N, seed=7, switches=faults.NO_SWITCHES):
-    rng = random.Random(seed)
-    return [snap.decide("backend-svc", rng, switches) for dummy in range(n)]
+def _weights(snap, switches=faults.NO_SWITCHES):
+    return dict(_table(snap, switches).weights)
 
 
-def _by_service(snap, **kwargs):
-    return collections.Counter(d.service for d in _decisions(snap, **kwargs))
+@pytest.mark.parametrize("v1,v2", [(90, 10), (20, 80), (50, 50), (1, 99), (0, 100)])
+def test_traffic_split_weights_are_the_table(v1, v2):
+    table = _table(tutorial_snapshot(splits=[traffic_split(v1, v2)]))
+    assert table.source == "TrafficSplit/backend-ts"
+    assert dict(table.weights) == {"backend-v1": v1, "backend-v2": v2}
 
 
-def _by_pod(snap, **kwargs):
-    return collections.Counter(d.pod for d in _decisions(snap, **kwargs))
+def test_v1alpha1_quantity_weights_keep_their_proportions():
+    split = traffic_split(0, 0)
+    split["spec"]["backends"][0]["weight"] = "900m"
+    split["spec"]["backends"][1]["weight"] = "100m"
+    assert _weights(tutorial_snapshot(splits=[split])) == {"backend-v1": Fraction(9, 10), "backend-v2": Fraction(1, 10)}
+    split["spec"]["backends"][1]["weight"] = "1"
+    assert _weights(tutorial_snapshot(splits=[split]))["backend-v2"] == 1
 
 
-def _within(count, n, p, sigmas=4.0):
-    """Binomial count within ``sigmas`` standard deviations of n*p."""
-    return abs(count - n * p) <= sigmas * math.sqrt(n * p * (1 - p))
+@pytest.mark.parametrize("weight", ["lots", "-1", True, "1/0"])
+def test_bad_weights_are_a_502_naming_the_object(weight):
+    split = traffic_split(90, 10)
+    split["spec"]["backends"][1]["weight"] = weight
+    with pytest.raises(routing.RouteError) as err:
+        _table(tutorial_snapshot(splits=[split]))
+    assert err.value.status == 502 and "TrafficSplit/backend-ts" in str(err.value)
 
 
-@pytest.mark.parametrize("v1,v2", [(90, 10), (20, 80), (50, 50), (1, 99)])
-def test_traffic_split_weights_are_followed(v1, v2):
-    counts = _by_service(tutorial_snapshot(splits=[traffic_split(v1, v2)]))
-    assert sum(counts.values()) == N
-    assert _within(counts["backend-v2"], N, v2 / (v1 + v2)), counts
-
-
-def test_weights_matter_a_90_10_split_is_not_50_50():
-    counts = _by_service(tutorial_snapshot(splits=[traffic_split(90, 10)]))
-    assert not _within(counts["backend-v2"], N, 0.5)
-
-
-def test_zero_weight_never_routed():
-    counts = _by_service(tutorial_snapshot(splits=[traffic_split(0, 100)]))
-    assert counts == {"backend-v2": N}
-
-
-def test_http_route_weights_are_followed():
-    counts = _by_service(tutorial_snapshot(routes=[http_route(80, 20)]))
-    assert _within(counts["backend-v2"], N, 0.2), counts
+def test_http_route_weights_are_followed_with_default_weight_one():
+    route = http_route(80, 20)
+    assert _table(tutorial_snapshot(routes=[route])).source == "HTTPRoute/backend-route"
+    assert _weights(tutorial_snapshot(routes=[route])) == {"backend-v1": 80, "backend-v2": 20}
+    del route["spec"]["rules"][0]["backendRefs"][1]["weight"]
+    assert _weights(tutorial_snapshot(routes=[route])) == {"backend-v1": 80, "backend-v2": 1}
 
 
 def test_traffic_split_wins_over_http_route():
     snap = tutorial_snapshot(splits=[traffic_split(0, 100)], routes=[http_route(100, 0)])
-    assert snap.table("backend-svc", faults.NO_SWITCHES).source == "TrafficSplit/backend-ts"
+    assert _table(snap).source == "TrafficSplit/backend-ts"
 
 
 def test_http_route_for_another_parent_is_ignored():
     route = http_route(100, 0)
     route["spec"]["parentRefs"][0]["name"] = "other-svc"
-    assert tutorial_snapshot(routes=[route]).table("backend-svc", faults.NO_SWITCHES).source == "service"
+    assert _table(tutorial_snapshot(routes=[route])).source == "service"
 
 
-def test_no_split_spreads_uniformly_over_all_pods_of_the_root_service():
+def _gateway_route(v1, v2, hostnames=None, name="gw-route", created="2026-01-01T00:00:00Z"):
+    route = http_route(v1, v2, name=name)
+    route["metadata"]["creationTimestamp"] = created
+    route["spec"]["parentRefs"] = [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "lab-gw",
+                                    "namespace": "gateway-system"}]
+    if hostnames is not None:
+        route["spec"]["hostnames"] = hostnames
+    return route
+
+
+def test_gateway_parent_serves_the_gateway_names_or_its_hostnames():
+    snap = tutorial_snapshot(routes=[_gateway_route(90, 10)])
+    assert _table(snap).source == "service"  # the mesh's Services are not behind the Gateway
+    [(source, domains, table)] = snap.gateway_tables()
+    assert source == "HTTPRoute/gw-route" and dict(table.weights) == {"backend-v1": 90, "backend-v2": 10}
+    assert domains == routing.host_forms("lab-gw", "gateway-system")
+    snap = tutorial_snapshot(routes=[_gateway_route(90, 10, ["shop.example", "backend-svc"])])
+    assert [d for _s, d, _t in snap.gateway_tables()] == [["shop.example"]]  # a Service's name stays the mesh's
+
+
+def test_gateway_hosts_go_to_the_oldest_route():
+    old = _gateway_route(100, 0, ["shop.example"], name="old", created="2026-01-01T00:00:00Z")
+    new = _gateway_route(0, 100, ["shop.example", "new.example"], name="new", created="2026-01-02T00:00:00Z")
+    tables = tutorial_snapshot(routes=[new, old]).gateway_tables()
+    assert [(s, d) for s, d, _t in tables] == [("HTTPRoute/old", ["shop.example"]), ("HTTPRoute/new", ["new.example"])]
+
+
+def test_no_split_routes_to_the_root_service_itself():
+    table = _table(tutorial_snapshot())
+    assert table.source == "service" and dict(table.weights) == {"backend-svc": 1}
+
+
+def test_endpoints_are_the_ready_pods_with_a_local_process():
     pods = [backend_pod("v1-a", "1"), backend_pod("v1-b", "1"), backend_pod("v2-a", "2")]
     snap = tutorial_snapshot(pods=pods)
-    counts, per_pod = _by_service(snap), _by_pod(snap)
-    assert set(per_pod) == {"v1-a", "v1-b", "v2-a"}
-    for name in per_pod:
-        assert _within(per_pod[name], N, 1 / 3), per_pod
-    assert counts == {"backend-svc": N}
-
-
-def test_pods_spread_uniformly_within_a_backend_service():
-    pods = [backend_pod("v1-a", "1"), backend_pod("v1-b", "1"), backend_pod("v2-a", "2")]
-    per_pod = _by_pod(tutorial_snapshot(splits=[traffic_split(50, 50)], pods=pods))
-    assert _within(per_pod["v1-a"], N, 0.25) and _within(per_pod["v1-b"], N, 0.25), per_pod
-    assert _within(per_pod["v2-a"], N, 0.5), per_pod
-
-
-def test_seeded_rng_is_reproducible():
-    snap = tutorial_snapshot(splits=[traffic_split(90, 10)])
-    rng_a, rng_b = random.Random(11), random.Random(11)
-    assert [snap.decide("backend-svc", rng_a, faults.NO_SWITCHES).pod for dummy in range(200)] == \
-        [snap.decide("backend-svc", rng_b, faults.NO_SWITCHES).pod for dummy in range(200)]
+    assert snap.endpoints("backend-svc") == ["v1-a", "v1-b", "v2-a"]
+    assert snap.endpoints("backend-v1") == ["v1-a", "v1-b"] and snap.endpoints("nope") == []
 
 
 def test_unready_terminating_and_unmaterialised_pods_get_no_traffic():
@@ -99,22 +111,11 @@ def test_unready_terminating_and_unmaterialised_pods_get_no_traffic():
     ports = {"v1-ok": 1, "v1-unready": 2, "v1-term": 3, "v2-a": 4}
     snap = tutorial_snapshot(pods=pods, ports=ports, splits=[traffic_split(100, 0)])
     assert snap.endpoints("backend-v1") == ["v1-ok"]
-    per_pod = _by_pod(snap, n=500)
-    assert per_pod == {"v1-ok": 500}
-
-
-def test_backend_without_endpoints_answers_503_and_all_zero_weights_too():
-    snap = tutorial_snapshot(pods=[backend_pod("v1-a", "1")], splits=[traffic_split(0, 100)])
-    with pytest.raises(routing.RouteError) as err:
-        snap.decide("backend-svc", random.Random(1), faults.NO_SWITCHES)
-    assert err.value.status == 503 and "backend-v2" in str(err.value)
-    with pytest.raises(routing.RouteError, match="weight 0"):
-        tutorial_snapshot(splits=[traffic_split(0, 0)]).decide("backend-svc", random.Random(1), faults.NO_SWITCHES)
 
 
 def test_unknown_service_is_502():
     with pytest.raises(routing.RouteError) as err:
-        tutorial_snapshot().decide("nope", random.Random(1), faults.NO_SWITCHES)
+        tutorial_snapshot().table("nope", faults.NO_SWITCHES)
     assert err.value.status == 502
 
 
@@ -138,24 +139,21 @@ def test_selector_semantics():
 
 def test_misroute_annotation_ignores_weights():
     snap = tutorial_snapshot(splits=[traffic_split(90, 10)], root_annotations={faults.MISROUTE: "uniform"})
-    per_pod = _by_pod(snap)
-    assert _within(per_pod["backend-v2-a"], N, 0.5), per_pod
+    assert _table(snap).source == "misroute:uniform" and _weights(snap) == {"backend-svc": 1}
 
 
 def test_misroute_cli_switch_and_annotation_none_overrides_it():
     switches = faults.make_switches(misroute="uniform")
-    per_pod = _by_pod(tutorial_snapshot(splits=[traffic_split(90, 10)]), switches=switches)
-    assert _within(per_pod["backend-v2-a"], N, 0.5), per_pod
+    assert _weights(tutorial_snapshot(splits=[traffic_split(90, 10)]), switches) == {"backend-svc": 1}
     snap = tutorial_snapshot(splits=[traffic_split(90, 10)], root_annotations={faults.MISROUTE: "none"})
-    per_pod = _by_pod(snap, switches=switches)
-    assert _within(per_pod["backend-v2-a"], N, 0.1), per_pod
+    assert _weights(snap, switches) == {"backend-v1": 90, "backend-v2": 10}
 
 
 def test_route_weights_annotation_overrides_split():
     snap = tutorial_snapshot(splits=[traffic_split(90, 10)],
                              root_annotations={faults.ROUTE_WEIGHTS: "backend-v1=30,backend-v2=70"})
-    counts = _by_service(snap)
-    assert _within(counts["backend-v2"], N, 0.7), counts
+    assert _table(snap).source == "misroute:route-weights"
+    assert _weights(snap) == {"backend-v1": 30, "backend-v2": 70}
 
 
 @pytest.mark.parametrize("annotations", [{faults.MISROUTE: "sometimes"}, {faults.ROUTE_WEIGHTS: "backend-v1=x"},
@@ -163,7 +161,7 @@ def test_route_weights_annotation_overrides_split():
 def test_bad_switch_values_raise(annotations):
     snap = tutorial_snapshot(splits=[traffic_split(90, 10)], root_annotations=annotations)
     with pytest.raises(faults.SwitchError):
-        snap.decide("backend-svc", random.Random(1), faults.NO_SWITCHES)
+        _table(snap)
 
 
 def test_backend_fault_from_pod_service_and_cli():
@@ -179,15 +177,6 @@ def test_backend_fault_from_pod_service_and_cli():
     cli = faults.make_switches(backend_faults=["version=2:http500"])
     assert faults.backend_fault(v2, [], cli) == "http500"
     assert faults.backend_fault(backend_pod("v1-a", "1"), [], cli) == "none"
-
-
-def test_decision_carries_the_fault_of_the_chosen_pod():
-    v2 = backend_pod("backend-v2-a", "2")
-    v2["metadata"]["annotations"][faults.FAULT] = "http500"
-    snap = tutorial_snapshot(pods=[backend_pod("backend-v1-a", "1"), v2], splits=[traffic_split(50, 50)])
-    rng = random.Random(5)
-    seen = {(d.service, d.fault) for d in (snap.decide("backend-svc", rng, faults.NO_SWITCHES) for dummy in range(200))}
-    assert seen == {("backend-v1", "none"), ("backend-v2", "http500")}
 
 
 @pytest.mark.parametrize("kwargs", [{"misroute": "half"}, {"backend_faults": ["version=2"]},
@@ -208,13 +197,10 @@ def test_restart_switches():
         faults.restart_every(front, faults.NO_SWITCHES)
 
 
-def test_leak_sends_exactly_n_requests_then_follows_the_split():
+def test_leak_switch_is_read_from_the_root_service():
     snap = tutorial_snapshot(splits=[traffic_split(0, 100)], root_annotations={faults.LEAK: "backend-v1=3"})
-    router = proxy.Router(lambda: snap, seed=1)
-    services = [router.decide("backend-svc").service for dummy in range(50)]
-    assert services[:3] == ["backend-v1"] * 3 and services[3:] == ["backend-v2"] * 47
-    snap.services["backend-svc"]["metadata"]["annotations"][faults.LEAK] = "backend-v1=1"  # new value: new leak
-    assert [router.decide("backend-svc").service for dummy in range(3)] == ["backend-v1", "backend-v2", "backend-v2"]
+    assert snap.leak("backend-svc") == ("backend-v1=3", "backend-v1", 3)
+    assert tutorial_snapshot().leak("backend-svc") is None and snap.leak("nope") is None
 
 
 @pytest.mark.parametrize("value", ["backend-v1", "backend-v1=x", "=3"])
