@@ -162,8 +162,9 @@ def cmd_status(args):
     return 0
 
 
-class _Stop(Exception):
-    pass
+class _Stop(BaseException):
+    """SIGTERM/SIGINT; not an Exception, so the loop's ``except Exception`` (a failed reconcile or
+    API read) cannot swallow it and keep meshsim running until ``stop`` kills it."""
 
 
 def _raise_stop(signum, frame):
