@@ -190,8 +190,8 @@ def _wait(what, predicate, timeout=120.0, interval=0.2):
 
 def run_api(kubeconfig, flips=20, poll_interval=0.5, keep=False):
     """Propagation through the API server: TrafficSplit write -> Envoy serves it (see the module doc)."""
-    from kubernetes import client, config  # pylint: disable=import-outside-toplevel
-    from kubernetes.client.rest import ApiException  # pylint: disable=import-outside-toplevel
+    from kubernetes import client, config
+    from kubernetes.client.rest import ApiException
 
     if not 0 < flips <= 200:
         raise ValueError("bounds: 1 <= flips <= 200")
