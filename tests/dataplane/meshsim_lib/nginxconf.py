@@ -27,6 +27,13 @@ _COMMENT = re.compile(r"#[^\n]*")
 _LISTEN = re.compile(r"(?P<indent>\blisten\s+)(?P<addr>[^\s;]+)(?P<rest>[^;]*);")
 _HTTP_OPEN = re.compile(r"\bhttp\s*\{")
 _SERVER_OPEN = re.compile(r"\bserver\s*\{")
+_TEMP_PATHS = (
+    "client_body_temp_path",
+    "proxy_temp_path",
+    "fastcgi_temp_path",
+    "uwsgi_temp_path",
+    "scgi_temp_path",
+)
 # mode -> (status, body) that nginx returns while the mode's flag file exists
 FAULT_RESPONSES = {
     "http500": (500, faults.HTTP500_BODY.decode()),
@@ -47,13 +54,6 @@ def _fault_lines(run_dir):
         status, body = FAULT_RESPONSES[mode]
         lines.append("if (-f %s) { return %d '%s'; }" % (fault_flag(run_dir, mode), status, body))
     return lines
-_TEMP_PATHS = (
-    "client_body_temp_path",
-    "proxy_temp_path",
-    "fastcgi_temp_path",
-    "uwsgi_temp_path",
-    "scgi_temp_path",
-)
 
 
 def _strip_comments(text):

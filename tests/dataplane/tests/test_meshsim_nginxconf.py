@@ -1,11 +1,12 @@
 """nginx.conf from the pod's ConfigMap, rewritten only to run on loopback."""
 
+import http.client
 import os
 import subprocess
 
 import pytest
 
-from meshsim_lib import nginxconf, procs
+from meshsim_lib import faults, nginxconf, procs
 
 from meshsim_lib.tutorial import NGINX_CONF
 
@@ -65,3 +66,39 @@ def test_existing_pid_and_daemon_are_replaced_not_duplicated(tmp_path):
 def test_declared_container_port_other_than_80(tmp_path):
     out = nginxconf.rewrite("events {}\nhttp { server { listen 8080; return 204; } }", 9999, str(tmp_path), [8080])
     assert "listen 127.0.0.1:9999;" in out
+
+
+def test_fault_flags_are_tested_at_the_top_of_each_server_block(tmp_path):
+    conf = NGINX_CONF % "2" + "\n# server { return 404; }\n"
+    out = nginxconf.rewrite(conf, 18080, str(tmp_path), worker_user="root")
+    hooks = ["if (-f %s) {" % nginxconf.fault_flag(str(tmp_path), m) for m in nginxconf.FAULT_MODES]
+    server = out.index("  server {")
+    assert all(out.index(h) > server for h in hooks) and all(out.count(h) == 1 for h in hooks)
+    assert "return 500 '%s';" % faults.HTTP500_BODY.decode() in out and "return 200 '';" in out
+    assert out.rstrip().endswith("# server { return 404; }")  # a commented-out block stays untouched
+    assert "user root;" in out
+    result = _nginx_test(out, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+
+
+def test_flag_files_switch_the_answer_of_a_running_nginx(tmp_path):
+    pod = procs.NginxPod("backend-v2-a", str(tmp_path / "pod"), {"nginx.conf": NGINX_CONF % "2"})
+    pod.start()
+    try:
+        def answer():
+            conn = http.client.HTTPConnection("127.0.0.1", pod.port, timeout=5)
+            try:
+                conn.request("GET", "/")
+                resp = conn.getresponse()
+                return resp.status, resp.read().decode()
+            finally:
+                conn.close()
+        assert answer() == (200, '{"name":"backend","version":"2"}')
+        assert pod.set_fault("http500") and answer() == (500, faults.HTTP500_BODY.decode())
+        assert not pod.set_fault("http500")  # unchanged
+        assert pod.set_fault("empty") and answer() == (200, "")
+        assert pod.set_fault("bad") and answer()[0] == 502
+        assert pod.set_fault("none") and answer() == (200, '{"name":"backend","version":"2"}')
+        assert not any(os.path.exists(nginxconf.fault_flag(pod.run_dir, m)) for m in nginxconf.FAULT_MODES)
+    finally:
+        pod.stop()
