@@ -26,6 +26,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -177,40 +178,28 @@ def run(requests, concurrency, curl, flips=20):
 
 # ---- through the API server (inside the cluster's network namespace) -------------------------
 
-def _wait(what, predicate, timeout=120.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError("timed out after %.0fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
 def run_api(kubeconfig, flips=20, poll_interval=0.5, keep=False):
     """Propagation through the API server: TrafficSplit write -> Envoy serves it (see the module doc)."""
+    import yaml
     from kubernetes import client, config
     from kubernetes.client.rest import ApiException
 
     if not 0 < flips <= 200:
         raise ValueError("bounds: 1 <= flips <= 200")
     repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    sys.path.insert(0, os.path.join(repo, "tests"))
+    from support import waiting  # the shared wait helpers of the cluster suites
     meshsim = os.path.join(repo, "tests", "dataplane", "meshsim")
     api = config.new_client_from_config(config_file=kubeconfig)
     core, apps, custom = client.CoreV1Api(api), client.AppsV1Api(api), client.CustomObjectsApi(api)
-    subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "apply", "-f",
-                    os.path.join(repo, "tests", "fixtures", "crds", "trafficsplit.yaml")], check=True,
-                   capture_output=True, timeout=60)
-    subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "wait", "--for=condition=Established",
-                    "crd/trafficsplits.split.smi-spec.io", "--timeout=60s"], check=True, capture_output=True,
-                   timeout=90)
+    with open(os.path.join(repo, "tests", "fixtures", "crds", "trafficsplit.yaml"), encoding="utf-8") as fh:
+        waiting.apply_crd(api, yaml.safe_load(fh))
     ns = "meshsim-bench-" + uuid.uuid4().hex[:6]
     state = tempfile.mkdtemp(prefix="meshsim-bench-api-")
     group, version, plural = "split.smi-spec.io", "v1alpha3", "trafficsplits"
     core.create_namespace({"metadata": {"name": ns}})
     try:
-        _wait("default ServiceAccount", lambda: core.list_namespaced_service_account(ns).items)
+        waiting.namespace_ready(api, ns)
         for v in ("1", "2"):
             core.create_namespaced_config_map(ns, tutorial.configmap(v))
             apps.create_namespaced_deployment(ns, tutorial.backend_deployment(v))
@@ -227,8 +216,9 @@ def run_api(kubeconfig, flips=20, poll_interval=0.5, keep=False):
                     return len(json.load(fh).get("backends") or {}) == 2
             except (OSError, ValueError):
                 return False
-        _wait("both nginx backends", backends_up)
-        _wait("the 100/0 split served", lambda: _served_weights(proxy) == {"backend-v1": 1})
+        waiting.pods_ready(api, ns, "app=backend", count=2)
+        waiting.wait_until("meshsim runs both nginx backends", backends_up)
+        waiting.wait_until("the 100/0 split served", lambda: _served_weights(proxy) == {"backend-v1": 1})
         dumps, served = [], []
         for i in range(flips):
             v1, v2 = _flip_target(i)
