@@ -91,6 +91,27 @@ def run_playbook(playbook, extra, tags=None, timeout=PLAY_TIMEOUT, verbose=False
     return proc
 
 
+RATIO_MODULES = ("AnsiballZ_traffic_ratio", "AnsiballZ_traffic_ratio_info")
+
+
+def ratio_module_running():
+    """Whether a traffic_ratio module process runs in this process's network namespace (each
+    tests/cluster/run-all has its own, so a concurrent run on the same machine never matches)."""
+    own = os.readlink("/proc/self/ns/net")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/{0}/cmdline".format(pid), "rb") as handle:
+                cmdline = handle.read().decode("utf-8", "replace")
+            if any(name + ".py" in cmdline for name in RATIO_MODULES) and os.readlink(
+                    "/proc/{0}/ns/net".format(pid)) == own:
+                return True
+        except OSError:  # the process ended meanwhile, or is not ours to read
+            continue
+    return False
+
+
 # ---- the API ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -149,8 +170,13 @@ class Lab(object):
         for svc in (ROOT_SERVICE, "backend-v1", "backend-v2"):
             self.annotate_service(svc, cleared)
 
-    def when_split(self, weights, action, delay=0.0, timeout=PLAY_TIMEOUT):
+    def when_split(self, weights, action, delay=0.0, timeout=PLAY_TIMEOUT, measuring=False):
         """In the background: once the API shows ``weights``, wait ``delay`` s and run ``action``.
+
+        With ``measuring=True`` the delay counts from the moment the ratio module is running (its
+        process exists in this network namespace), not from the split write: under load Ansible can
+        spend tens of seconds between the two, and a fault fired before the module took its boundary
+        would fall outside the measured window.
 
         Returns a handle with ``.join()`` (re-raises nothing; ``.fired`` tells whether it ran)."""
         handle = _Trigger()
@@ -158,7 +184,7 @@ class Lab(object):
         def body():
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and not handle.stop.is_set():
-                if self.split_weights() == weights:
+                if self.split_weights() == weights and (not measuring or ratio_module_running()):
                     handle.seen_at = time.time()
                     if handle.stop.wait(delay):
                         return

@@ -109,9 +109,9 @@ def test_v2_answering_errors_fails_on_max_error_rate(clean):
 
 def test_one_v1_response_after_settle_fails_zero_stage(clean):
     # the stage is kept long (min_samples 1500, ~30 s at 50 requests/s) so that exactly one v1
-    # response, leaked 4 s after the 3 s settle window began, lands inside the measurement
+    # response, leaked 4 s after the module's 3 s settle window began, lands inside the measurement
     trigger = clean.when_split(V2_ONLY, lambda: clean.annotate_service(
-        ROOT_SERVICE, {"meshsim.test/leak": "backend-v1=1"}), delay=7.0)
+        ROOT_SERVICE, {"meshsim.test/leak": "backend-v1=1"}), delay=7.0, measuring=True)
     try:
         proc, report = clean.run_canary("leak-zero-stage", [100], canary_ratio_min_samples=1500)
     finally:
@@ -154,10 +154,10 @@ def test_frontend_restart_mid_stage_neither_breaks_nor_biases(clean):
     name = pod.metadata.name
     restarts_before = sum(cs.restart_count for cs in (pod.status.container_statuses or []))
     token = uuid.uuid4().hex[:8]
-    # the restart comes 8 s after the split is applied: 5 s into the measurement (3 s settle),
+    # the restart comes 8 s after the ratio module started: 5 s into the measurement (3 s settle),
     # which needs 1000 samples (~20-40 s at the frontend's rate)
     trigger = clean.when_split(W90_10, lambda: clean.annotate_pod(name, {"meshsim.test/restart": token}),
-                               delay=8.0)
+                               delay=8.0, measuring=True)
     try:
         proc, report = clean.run_canary("frontend-restart", [10], verbose=True, canary_ratio_min_samples=1000)
     finally:
