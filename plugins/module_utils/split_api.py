@@ -17,6 +17,8 @@ __metaclass__ = type
 
 import copy
 import datetime
+import json
+import re
 import time
 
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
@@ -80,6 +82,11 @@ def validate_params(params):
     if not params.get("service"):
         raise CanaryError("service (the root Service) is required when state is present")
     pairs = validate_backends(params.get("backends"), api)
+    validate_annotations(params.get("annotations"))
+    resource_version = params.get("resource_version")
+    if resource_version is not None and not isinstance(resource_version, str):
+        raise CanaryError("resource_version must be a string (the metadata.resourceVersion read earlier, or \"\" "
+                          "for an object that must not exist yet), got {0!r}".format(resource_version))
     if api == "smi" and params.get("service") in dict(pairs):
         raise CanaryError("the root Service {0} must not also be a backend".format(params.get("service")))
     if api == "gateway":
@@ -93,6 +100,57 @@ def validate_params(params):
         if timeout is not None and timeout < 0:
             raise CanaryError("wait_timeout must be >= 0 seconds, got {0}".format(timeout))
     return pairs
+
+
+_ANNOTATION_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def validate_annotations(annotations):
+    """The ``annotations`` option: {key: str or None}; keys as Kubernetes allows them (prefix/name)."""
+    if annotations is None:
+        return
+    if not isinstance(annotations, dict):
+        raise CanaryError("annotations must be a mapping of annotation key to string value (null removes the key), "
+                          "got {0}".format(type(annotations).__name__))
+    for key, value in annotations.items():
+        prefix, _slash, name = key.rpartition("/") if isinstance(key, str) else ("", "", "")
+        if (not isinstance(key, str) or not _ANNOTATION_NAME.match(name) or len(name) > 63
+                or (prefix and (not _DNS_SUBDOMAIN.match(prefix) or len(prefix) > 253))):
+            raise CanaryError("annotations: {0!r} is not a valid annotation key (an optional DNS prefix and '/', "
+                              "then at most 63 letters, digits, '-', '_' or '.'), e.g. meshlab.canary/rollout".format(key))
+        if value is not None and not isinstance(value, (str, dict, list)):
+            raise CanaryError("annotations[{0}] must be a string, a mapping or a list (written as JSON), or null "
+                              "(removes the key); got {1} {2!r}: quote it".format(key, type(value).__name__, value))
+
+
+def annotation_text(value):
+    """An annotation value as written: strings as they are, mappings and lists as compact JSON (sorted keys)."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return value
+
+
+def managed_annotations(obj, keys):
+    """The values of ``keys`` among the object's annotations ({} without an object; absent keys left out)."""
+    found = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    return dict((key, found[key]) for key in keys if key in found)
+
+
+def _apply_annotations(obj, annotations):
+    if not annotations:
+        return
+    meta = obj.setdefault("metadata", {})
+    current = dict(meta.get("annotations") or {})
+    for key, value in annotations.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = annotation_text(value)
+    if current:
+        meta["annotations"] = current
+    else:
+        meta.pop("annotations", None)
 
 
 # ---- reading weights back --------------------------------------------------
@@ -167,6 +225,7 @@ def desired_object(params, pairs, api, version, current):
         for rule in rules:  # every rule gets the same split
             rule["backendRefs"] = copy.deepcopy(refs)
         spec["rules"] = rules
+    _apply_annotations(obj, params.get("annotations"))
     return obj
 
 
@@ -175,6 +234,9 @@ def needs_change(api, current, desired, namespace):
     if current is None:
         return True
     if current.get("apiVersion") != desired.get("apiVersion"):
+        return True
+    if ((current.get("metadata") or {}).get("annotations") or {}) != \
+            ((desired.get("metadata") or {}).get("annotations") or {}):
         return True
     cur, new = current.get("spec") or {}, desired.get("spec") or {}
     if api == "smi":
@@ -283,7 +345,7 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
     if state == "absent" and not served and not params.get("api_version"):
         # the kind does not exist, so neither can the object
         result = dict(changed=False, weights={}, previous_weights=None, api_version=None, kind=info["kind"],
-                      changed_at=None)
+                      changed_at=None, annotations={}, resource_version=None)
         if diff_mode:
             result["diff"] = dict(before={"weights": {}}, after={"weights": {}})
         return result
@@ -296,22 +358,33 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
     current = cluster.get_object(info["group"], version, info["plural"], name, namespace)
     previous = read(current) if current is not None else None
 
+    keys = sorted((params.get("annotations") or {}).keys())
+    previous_annotations = managed_annotations(current, keys)
+
     if state == "absent":
         changed = current is not None
         after = {}
+        after_annotations = {}
+        written = None
         if changed and not check_mode:
             cluster.delete_object(info["group"], version, info["plural"], name, namespace)
             changed_at = now()
     else:
+        expected_rv = params.get("resource_version")
+        if expected_rv is not None:
+            check_precondition(params, info, namespace, expected_rv, current, previous, previous_annotations,
+                               api_version)
         desired = desired_object(params, pairs, api, version, current)
         changed = needs_change(api, current, desired, namespace)
         after = read(desired)
+        after_annotations = managed_annotations(desired, keys)
         written = current
         if changed and not check_mode:
             if current is None:
                 written = cluster.create_object(info["group"], version, info["plural"], namespace, desired)
             else:
-                # resourceVersion from the read: the write fails (409) instead of overwriting a concurrent change
+                # resourceVersion from the read (or the one the caller expects): the write fails (409) instead of
+                # overwriting a concurrent change
                 written = cluster.replace_object(info["group"], version, info["plural"], name, namespace, desired)
             changed_at = now()
         if api == "gateway" and not check_mode:
@@ -323,7 +396,9 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
                 wait_accepted(cluster, params, version, written, timeout, sleep=sleep, monotonic=monotonic)
             except CanaryError as exc:
                 raise CanaryError(exc.msg, changed=changed, weights=after, previous_weights=previous,
-                                  api_version=api_version, kind=info["kind"], changed_at=changed_at)
+                                  api_version=api_version, kind=info["kind"], changed_at=changed_at,
+                                  annotations=after_annotations,
+                                  resource_version=((written or {}).get("metadata") or {}).get("resourceVersion"))
 
     result = dict(
         changed=changed,
@@ -332,7 +407,32 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
         api_version=api_version,
         kind=info["kind"],
         changed_at=changed_at,
+        annotations=after_annotations,
+        resource_version=((written or {}).get("metadata") or {}).get("resourceVersion") if state == "present"
+        else None,
     )
     if diff_mode:
-        result["diff"] = dict(before={"weights": previous or {}}, after={"weights": after})
+        before, after_view = {"weights": previous or {}}, {"weights": after}
+        if keys:
+            before["annotations"] = previous_annotations
+            after_view["annotations"] = after_annotations
+        result["diff"] = dict(before=before, after=after_view)
     return result
+
+
+def check_precondition(params, info, namespace, expected_rv, current, previous, previous_annotations, api_version):
+    """Fail with status 409, writing nothing, unless the object is still at ``expected_rv`` ("" = must not exist)."""
+    current_rv = ((current or {}).get("metadata") or {}).get("resourceVersion")
+    if expected_rv == "" and current is None:
+        return
+    if expected_rv != "" and current is not None and current_rv == expected_rv:
+        return
+    found = "does not exist" if current is None else "is at resourceVersion {0}".format(current_rv)
+    wanted = "not to exist yet" if expected_rv == "" else "to be at resourceVersion {0}".format(expected_rv)
+    raise CanaryError(
+        "{0} {1}/{2} was changed by someone else since it was read: expected it {3}, but it {4}. Nothing was "
+        "written; read it again and decide anew.".format(info["kind"], namespace, params["name"].strip(), wanted,
+                                                         found),
+        status=409, conflict=True, changed=False, weights=previous or {}, previous_weights=previous,
+        api_version=api_version, kind=info["kind"], changed_at=None, annotations=previous_annotations,
+        resource_version=current_rv)

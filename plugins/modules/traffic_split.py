@@ -112,6 +112,28 @@ options:
       - Not used for SMI, which has no status.
     type: int
     default: 60
+  annotations:
+    description:
+      - Annotations to set on the split object in the same write as the weights, so that both always agree (for
+        example a rollout state document, as the C(meshlab.canary.canary) role keeps one).
+      - Only the keys given are managed; other annotations are kept. A value of V(null) removes the key.
+      - A string is written as it is; a mapping or a list is written as compact JSON with sorted keys (templating
+        may turn a JSON string back into a mapping, so either form gives the same annotation).
+      - A changed annotation alone is a change (the weights are written unchanged with it).
+      - Only used with O(state=present).
+    type: dict
+  resource_version:
+    description:
+      - Optimistic concurrency. Write only if the object is still at this C(metadata.resourceVersion), as read
+        earlier (for example with C(kubernetes.core.k8s_info), or the RV(resource_version) of a previous task);
+        the empty string means that the object must not exist yet.
+      - When the object has changed (or exists, or is gone) the task fails with C(status=409) and C(conflict=true)
+        and writes nothing, also in check mode. The write itself carries the same resourceVersion, so two writers
+        that read the same version can never both succeed.
+      - When omitted, the version read by the task itself is used (the write still never overwrites a change made
+        between that read and the write).
+      - Only used with O(state=present).
+    type: str
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -174,6 +196,20 @@ EXAMPLES = r"""
       - service: backend-v2
         weight: 200000
 
+- name: Step the weights and record who did it, only if nobody changed the split since it was read
+  meshlab.canary.traffic_split:
+    name: backend-ts
+    namespace: default
+    service: backend-svc
+    backends:
+      - service: backend-v1
+        weight: 20
+      - service: backend-v2
+        weight: 80
+    annotations:
+      example.com/changed-by: "{{ lookup('ansible.builtin.env', 'USER') }}"
+    resource_version: "{{ canary_split.resource_version }}"
+
 - name: Remove the split
   meshlab.canary.traffic_split:
     name: backend-ts
@@ -209,8 +245,33 @@ changed_at:
   returned: always
   type: str
   sample: "2026-11-27T18:30:00.123456Z"
+annotations:
+  description:
+    - The values of the annotation keys given in O(annotations) after the task (keys that are absent are left out;
+      empty when O(annotations) is not given or after O(state=absent)).
+  returned: always
+  type: dict
+  sample: {"meshlab.canary/rollout": "{\"version\": 1, \"status\": \"running\"}"}
+resource_version:
+  description:
+    - The C(metadata.resourceVersion) of the object after the task (the new one after a write), for the
+      O(resource_version) of the next write; V(null) after O(state=absent) or for an object that check mode would
+      create.
+  returned: always
+  type: str
+  sample: "4711"
+conflict:
+  description: V(true) when the task failed because the object was not at O(resource_version).
+  returned: on a failed precondition
+  type: bool
+  sample: true
+status:
+  description: HTTP status of a failed request, C(409) for a failed O(resource_version) precondition.
+  returned: on failure, when known
+  type: int
+  sample: 409
 diff:
-  description: The weights before and after the task.
+  description: The weights (and, with O(annotations), the managed annotations) before and after the task.
   returned: when diff mode is enabled
   type: dict
   sample: {"before": {"weights": {"backend-v1": 100, "backend-v2": 0}}, "after": {"weights": {"backend-v1": 90, "backend-v2": 10}}}
@@ -256,6 +317,8 @@ def argument_spec():
         ),
         port=dict(type="int", default=80),
         wait_timeout=dict(type="int", default=60),
+        annotations=dict(type="dict"),
+        resource_version=dict(type="str"),
     )
     spec.update(AUTH_ARG_SPEC)
     return spec

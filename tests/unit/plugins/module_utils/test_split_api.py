@@ -344,3 +344,109 @@ def test_route_acceptance(conditions, generation, expected):
         {"parentRef": parent, "conditions": [{"type": "Accepted", "status": s, "observedGeneration": g,
                                               "reason": "r", "message": "m"} for s, g in conditions]}]}}
     assert route_acceptance(obj, [parent], "default")[0] == expected
+
+
+# ---- annotations written with the weights, resourceVersion precondition -----------------------------
+
+STATE_KEY = "meshlab.canary/rollout"
+
+
+def test_annotation_written_in_the_same_write_as_the_weights_and_returned():
+    cluster = lab()
+    first = run(cluster, params(annotations={STATE_KEY: '{"stage":1}'}), diff=True)
+    assert first["changed"] is True
+    assert first["annotations"] == {STATE_KEY: '{"stage":1}'}
+    assert len(cluster.write_calls()) == 1
+    written = cluster.writes[-1]
+    assert written["metadata"]["annotations"] == {STATE_KEY: '{"stage":1}'}
+    assert written["spec"]["backends"][1] == {"service": "backend-v2", "weight": 10}
+    assert first["resource_version"] == written["metadata"]["resourceVersion"]
+    assert first["diff"]["before"] == {"weights": {}, "annotations": {}}
+    assert first["diff"]["after"]["annotations"] == {STATE_KEY: '{"stage":1}'}
+
+    # same weights, same annotation: nothing written; same weights, new annotation: one write
+    again = run(cluster, params(annotations={STATE_KEY: '{"stage":1}'}))
+    assert again["changed"] is False and len(cluster.write_calls()) == 1
+    assert again["resource_version"] == first["resource_version"]
+    step = run(cluster, params(annotations={STATE_KEY: '{"stage":1,"verdict":"pass"}'}), diff=True)
+    assert step["changed"] is True and len(cluster.write_calls()) == 2
+    assert step["weights"] == step["previous_weights"] == {"backend-v1": 90, "backend-v2": 10}
+    assert step["diff"]["before"]["annotations"] == {STATE_KEY: '{"stage":1}'}
+    assert step["resource_version"] != first["resource_version"]
+
+
+def test_other_annotations_are_kept_and_null_removes_a_key():
+    cluster = lab()
+    run(cluster, params())
+    key = SMI + ("default", "backend-ts")
+    cluster.objects[key]["metadata"]["annotations"] = {"team": "a", STATE_KEY: "old"}
+    result = run(cluster, params(annotations={STATE_KEY: None}))
+    assert result["changed"] is True and result["annotations"] == {}
+    assert cluster.objects[key]["metadata"]["annotations"] == {"team": "a"}
+    assert run(cluster, params(annotations={STATE_KEY: None}))["changed"] is False
+
+
+def test_mapping_annotation_is_written_as_compact_json():
+    cluster = lab()
+    result = run(cluster, params(annotations={STATE_KEY: {"stage": 2, "b": [1]}}))
+    assert result["annotations"] == {STATE_KEY: '{"b":[1],"stage":2}'}
+    # the same document as a string is no change
+    assert run(cluster, params(annotations={STATE_KEY: '{"b":[1],"stage":2}'}))["changed"] is False
+
+
+@pytest.mark.parametrize("annotations, fragment", [
+    ("x", "annotations must be a mapping"),
+    ({"bad key!": "v"}, "'bad key!' is not a valid annotation key"),
+    ({"Upper.Case/x": "v"}, "is not a valid annotation key"),
+    ({STATE_KEY: 3}, "annotations[meshlab.canary/rollout] must be a string"),
+])
+def test_bad_annotations_touch_nothing(annotations, fragment):
+    cluster = lab()
+    with pytest.raises(CanaryError) as err:
+        run(cluster, params(annotations=annotations))
+    assert fragment in str(err.value)
+    assert cluster.calls == []
+
+
+def test_resource_version_precondition():
+    cluster = lab()
+    # "" = must not exist yet: creates
+    created = run(cluster, params(resource_version=""))
+    assert created["changed"] is True
+    rv = created["resource_version"]
+    # "" again: the object exists now -> conflict, nothing written, also in check mode
+    for check in (False, True):
+        with pytest.raises(CanaryError) as err:
+            run(cluster, params(resource_version="", backends=[{"service": "backend-v1", "weight": 20},
+                                                               {"service": "backend-v2", "weight": 80}]),
+                check=check)
+        assert err.value.fields["status"] == 409 and err.value.fields["conflict"] is True
+        assert "expected it not to exist yet, but it is at resourceVersion {0}".format(rv) in str(err.value)
+        assert err.value.fields["resource_version"] == rv
+        assert err.value.fields["weights"] == {"backend-v1": 90, "backend-v2": 10}
+    assert len(cluster.write_calls()) == 1
+    # the right version: written, and the write carries it
+    step = run(cluster, params(resource_version=rv, backends=[{"service": "backend-v1", "weight": 20},
+                                                              {"service": "backend-v2", "weight": 80}]))
+    assert step["changed"] is True and step["resource_version"] != rv
+    # the old version again (a second writer that read before the first wrote): conflict, weights kept
+    with pytest.raises(CanaryError) as err:
+        run(cluster, params(resource_version=rv))
+    assert "expected it to be at resourceVersion {0}, but it is at resourceVersion {1}".format(
+        rv, step["resource_version"]) in str(err.value)
+    assert cluster.objects[SMI + ("default", "backend-ts")]["spec"]["backends"][1]["weight"] == 80
+    assert len(cluster.write_calls()) == 2
+
+
+def test_resource_version_of_a_deleted_object_is_a_conflict():
+    cluster = lab()
+    with pytest.raises(CanaryError) as err:
+        run(cluster, params(resource_version="41"))
+    assert "expected it to be at resourceVersion 41, but it does not exist" in str(err.value)
+    assert cluster.write_calls() == []
+
+
+def test_resource_version_must_be_a_string():
+    with pytest.raises(CanaryError) as err:
+        run(lab(), params(resource_version=41))
+    assert "resource_version must be a string" in str(err.value)
