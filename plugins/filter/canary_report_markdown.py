@@ -23,6 +23,8 @@ options:
         C(canary_version), C(outcome), C(rollback) (null or C({stage, label, applied, error})),
         C(started), C(finished) and C(stages) (list of mappings with C(number), C(label), C(samples),
         C(shares), C(intervals), C(errors), C(error_rate), C(decision), C(reason), C(duration), C(verified)).
+      - Optional (report schema 2) C(run_id), C(check_mode), C(decision) (C(message) says where the run started and
+        why, C(took_over)) and C(paused_before); a stage's C(mode) C(reverify) is shown in its row.
     type: dict
     required: true
 """
@@ -97,8 +99,18 @@ def canary_report_markdown(report):
             _cell(split.get("service", "?"))),
         "- Stages planned: %s" % _cell(", ".join(str(item) for item in report.get("planned") or []) or "-"),
     ]
+    if report.get("run_id"):
+        lines.append("- Run: %s%s" % (_cell(report["run_id"]), " (check mode: nothing written or measured)"
+                                      if report.get("check_mode") else ""))
+    decision = report.get("decision") or {}
+    if decision.get("message"):
+        lines.append("- Decision: %s" % _cell(decision["message"]))
+    if report.get("paused_before"):
+        lines.append("- Paused before stage %s (canary_pause); the next run continues there" % _cell(
+            report["paused_before"]))
     if report.get("started") or report.get("finished"):
-        lines.append("- Started: %s, finished: %s" % (_cell(report.get("started", "-")), _cell(report.get("finished", "-"))))
+        lines.append("- Started: %s, finished: %s" % (_cell(report.get("started") or "-"),
+                                                     _cell(report.get("finished") or "- (in progress)")))
     if not report.get("verify_ratio", True):
         lines.append("- Ratio verification was switched off: weights were applied, the data plane was not measured")
     rollback = report.get("rollback")
@@ -118,7 +130,7 @@ def canary_report_markdown(report):
         samples = stage.get("samples")
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             _cell(stage.get("number", "?")),
-            _cell(stage.get("label", "?")),
+            _cell(stage.get("label", "?")) + (" (re-verified)" if stage.get("mode") == "reverify" else ""),
             "-" if samples is None else _cell(samples),
             _share(stage, stable),
             _share(stage, canary),

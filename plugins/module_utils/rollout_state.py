@@ -201,6 +201,7 @@ def decide(live, plan, stable_service, canary_service, now, stale_after, run_id=
                  "stage": matching["number"] if matching else None, "state": state, "state_problem": problem},
         "gates": gates,
         "stages": [],
+        "preview": [],
     }
     notes = [problem] if problem else []
 
@@ -288,7 +289,32 @@ def decide(live, plan, stable_service, canary_service, now, stale_after, run_id=
                 decision["message"] += " The stop gate before stage {0} is released.".format(released)
     if notes:
         decision["message"] += " Note: " + " ".join(notes)
+    decision["preview"] = preview(decision)
     return decision
+
+
+def preview(decision):
+    """One line per stage: what this run does with it (also the check-mode preview)."""
+    lines = []
+    for stage in decision["stages"]:
+        head = "stage {0} {1}: ".format(stage["number"], stage["label"])
+        if stage["mode"] == "skip":
+            live = decision["live"]["stage"]
+            lines.append(head + ("live and passed, nothing to do" if live == stage["number"]
+                                 else "before the live stage, left alone"))
+            continue
+        gate = stage.get("gate")
+        before = ""
+        if gate:
+            before = {"prompt": "wait for the operator, then ", "stop": "STOP here (state paused), next run: ",
+                      "wait": "wait {0} s, then ".format(gate.get("seconds"))}[gate["action"]]
+        if stage["mode"] == "reverify":
+            what = "live: measure again, weights not rewritten" + (
+                ", read-only" if decision["read_only"] else " (the rollout state is updated)")
+        else:
+            what = "write {0}, then measure".format(_fmt_weights(stage_weights(stage)))
+        lines.append(head + before + what)
+    return lines
 
 
 def state_document(run_id, plan, status, stage, weights, verdict, started, now, failed_stage=None,

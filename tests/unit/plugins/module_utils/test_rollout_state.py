@@ -239,3 +239,15 @@ def test_state_document_schema():
 def test_parse_time():
     assert parse_time("2026-12-02T01:00:00Z") - parse_time("2026-12-02T00:59:30.5Z") == pytest.approx(29.5)
     assert parse_time("yesterday") is None and parse_time(None) is None
+
+
+def test_preview_says_what_each_stage_does():
+    d = run(split(20, 80, state(2, status="running", verdict="pending", heartbeat="2026-12-02T00:00:00Z")),
+            gates=[{"stage": 3, "action": "wait", "seconds": 30}])
+    assert d["preview"] == [
+        "stage 1 90/10: before the live stage, left alone",
+        "stage 2 20/80: live: measure again, weights not rewritten (the rollout state is updated)",
+        "stage 3 0/100: wait 30 s, then write backend-v1=0, backend-v2=100, then measure",
+    ]
+    d = run(split(0, 100, state(3, status="promoted")))
+    assert d["preview"][-1] == "stage 3 0/100: live and passed, nothing to do"
