@@ -74,3 +74,18 @@ def test_bad_input():
         render([])
     with pytest.raises(AnsibleFilterError, match="stages"):
         render(_report(stages="x"))
+
+
+def test_schema_2_run_decision_reverify_and_in_progress():
+    report = _report(run_id="20261202T004512Z-3f9a1c", finished=None, outcome="in_progress",
+                     decision={"message": "Stage 2 (20/80) is live (interrupted): re-verify it"}, rollback=None)
+    report["stages"][1]["mode"] = "reverify"
+    text = render(report)
+    assert "- Run: 20261202T004512Z-3f9a1c\n" in text
+    assert "- Decision: Stage 2 (20/80) is live (interrupted): re-verify it" in text
+    assert "finished: - (in progress)" in text
+    assert "| 2 | 20/80 (re-verified) |" in text
+    assert "| 1 | 90/10 |" in text
+    paused = render(_report(paused_before=3, check_mode=True, run_id="r"))
+    assert "- Paused before stage 3 (canary_pause)" in paused
+    assert "- Run: r (check mode: nothing written or measured)" in paused
