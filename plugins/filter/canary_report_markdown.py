@@ -109,8 +109,9 @@ def canary_report_markdown(report):
         lines.append("- Paused before stage %s (canary_pause); the next run continues there" % _cell(
             report["paused_before"]))
     if report.get("started") or report.get("finished"):
-        lines.append("- Started: %s, finished: %s" % (_cell(report.get("started") or "-"),
-                                                     _cell(report.get("finished") or "- (in progress)")))
+        started = _cell(report.get("started") or "-")
+        finished = _cell(report.get("finished") or "- (in progress)")
+        lines.append("- Started: %s, finished: %s" % (started, finished))
     if not report.get("verify_ratio", True):
         lines.append("- Ratio verification was switched off: weights were applied, the data plane was not measured")
     rollback = report.get("rollback")

@@ -101,6 +101,11 @@ class Run(object):
         return dict(zip(("ok", "changed", "unreachable", "failed"), (int(g) for g in match.groups())))
 
 
+def flat(text):
+    """The play output with every run of whitespace as one space (the callback wraps long messages)."""
+    return " ".join(text.split())
+
+
 def _repo():
     return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -223,7 +228,7 @@ def test_second_run_after_promotion_writes_nothing(clean, report_dir):
     assert second.recap()["changed"] == 0, second.stdout[-4000:]
     assert rv_of(clean) == rv, "the second run wrote the split"
     assert seen.events == [] and seen.errors == []
-    assert "Already promoted" in second.stdout
+    assert "Already promoted" in flat(second.stdout)
     report = latest(report_dir)
     assert report["outcome"] == "already_promoted" and report["stages"] == []
     assert report["decision"]["action"] == "none"
@@ -232,15 +237,26 @@ def test_second_run_after_promotion_writes_nothing(clean, report_dir):
     with SplitWatch(clean, rv) as seen:
         check = run_canary("check-promoted", report_dir, [10, 80, 100], check=True)
     assert check.rc == 0, check.stdout[-4000:]
-    assert "CHECK MODE, nothing is written or measured. Already promoted" in check.stdout
-    assert "stage 3 0/100: live and passed, nothing to do" in check.stdout
+    assert "CHECK MODE, nothing is written or measured. Already promoted" in flat(check.stdout)
+    assert "stage 3 0/100: live and passed, nothing to do" in flat(check.stdout)
     assert seen.events == [] and rv_of(clean) == rv
 
-    # history: both real runs have their own report (the check run writes none)
+    # canary_reverify: the final stage is measured again, read-only
+    with SplitWatch(clean, rv) as seen:
+        again = run_canary("reverify", report_dir, [10, 80, 100], canary_reverify=True)
+    assert again.rc == 0, again.stdout[-4000:]
+    assert again.recap()["changed"] == 0
+    assert seen.events == [] and rv_of(clean) == rv
+    report = latest(report_dir)
+    assert report["outcome"] == "already_promoted"
+    assert [(s["label"], s["mode"], s["decision"]) for s in report["stages"]] == [("0/100", "reverify", "pass")]
+    assert report["stages"][0]["samples"] >= 100 and report["stages"][0]["counts"].get("1", 0) == 0
+
+    # history: every real run has its own report (the check run writes none)
     history = reports(report_dir)
-    assert len(history) == 2, sorted(history)
+    assert len(history) == 3, sorted(history)
     outcomes = sorted(r["outcome"] for r in history.values())
-    assert outcomes == ["already_promoted", "promoted"]
+    assert outcomes == ["already_promoted", "already_promoted", "promoted"]
     promoted = [r for r in history.values() if r["outcome"] == "promoted"][0]
     assert [s["decision"] for s in promoted["stages"]] == ["pass", "pass", "pass"]
     assert promoted["run_id"] == state["run_id"]
@@ -269,9 +285,9 @@ def test_killed_in_stage_two_then_rerun_resumes_without_moving_back(clean, repor
         # the killed run's heartbeat is fresh: a plain rerun refuses, naming it, and writes nothing
         refused = run_canary("refused", report_dir, [10, 80, 100])
         assert refused.rc != 0
-        assert ("Another canary rollout of {0}/{1} is in progress: run {2}".format(NAMESPACE, SPLIT_NAME,
-                                                                                  state["run_id"])
-                in refused.stdout), refused.stdout[-3000:]
+        busy = "Another canary rollout of {0}/{1} is in progress: run {2}".format(NAMESPACE, SPLIT_NAME,
+                                                                                 state["run_id"])
+        assert busy in flat(refused.stdout), refused.stdout[-3000:]
         assert rv_of(clean) == rv
         # the operator knows it is gone: take over; stage 2 is re-verified, never rewritten, then 0/100
         resumed = run_canary("resumed", report_dir, [10, 80, 100], canary_takeover=True)
@@ -303,8 +319,8 @@ def test_two_runs_started_together_exactly_one_proceeds(clean, report_dir):
     winner, loser = winners[0], losers[0]
     state = split_state(clean)
     assert state["status"] == "completed"
-    assert "Another canary rollout of {0}/{1} is in progress: run {2}".format(
-        NAMESPACE, SPLIT_NAME, state["run_id"]) in loser.stdout, loser.stdout[-4000:]
+    busy = "Another canary rollout of {0}/{1} is in progress: run {2}".format(NAMESPACE, SPLIT_NAME, state["run_id"])
+    assert busy in flat(loser.stdout), loser.stdout[-4000:]
     expected = {"a": W20_80, "b": W50_50}[winner.name]
     assert clean.split_weights() == expected
     # every write the API server saw came from the winner
@@ -321,7 +337,7 @@ def test_hand_edited_weights_outside_the_plan_stop_the_run(clean, report_dir):
     with SplitWatch(clean, rv) as seen:
         stopped = run_canary("stopped", report_dir, [10, 80, 100])
     assert stopped.rc != 0
-    out = " ".join(stopped.stdout.split())
+    out = flat(stopped.stdout)
     assert "match no stage of the plan 90/10 -> 20/80 -> 0/100" in out, out[-3000:]
     assert "backend-v1=50, backend-v2=50" in out and "canary_restart=true" in out
     assert "Nothing was written" in out
@@ -344,9 +360,9 @@ def test_stop_gate_pauses_and_the_next_run_continues(clean, report_dir):
     with SplitWatch(clean, rv) as seen:
         check = run_canary("check-half-done", report_dir, [10, 80, 100], check=True, **gate)
     assert check.rc == 0, check.stdout[-4000:]
-    assert "Stage 1 (90/10) is live (passed)" in check.stdout
-    assert "stage 2 20/80: write backend-v1=20, backend-v2=80, then measure" in check.stdout
-    assert "stage 3 0/100: write backend-v1=0, backend-v2=100, then measure" in check.stdout
+    assert "Stage 1 (90/10) is live (passed)" in flat(check.stdout)
+    assert "stage 2 20/80: write backend-v1=20, backend-v2=80, then measure" in flat(check.stdout)
+    assert "stage 3 0/100: write backend-v1=0, backend-v2=100, then measure" in flat(check.stdout)
     # the --diff of stage 2's write: 90/10 before, 20/80 after
     assert re.search(r'^-\s+"backend-v2": 10', check.stdout, re.M), check.stdout[-3000:]
     assert re.search(r'^\+\s+"backend-v2": 80', check.stdout, re.M), check.stdout[-3000:]
