@@ -12,9 +12,9 @@ SPLIT_90 = [{"service": "backend-v1", "weight": 90}, {"service": "backend-v2", "
 SPLIT_20 = [{"service": "backend-v1", "weight": 20}, {"service": "backend-v2", "weight": 80}]
 
 
-def _vars(namespace, backends=SPLIT_90, **extra):
+def _vars(namespace, backends=None, **extra):
     data = {"it_name": "backend-split", "it_namespace": namespace, "it_api": "smi", "it_service": "backend-svc",
-            "it_backends": backends}
+            "it_backends": SPLIT_90 if backends is None else backends}
     data.update(extra)
     return data
 
