@@ -20,7 +20,8 @@ import urllib3
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from conftest import ARTIFACTS, NAMESPACE, PLAY_TIMEOUT, SPLIT, SPLIT_NAME, ansible_env, base_vars, wait_until
+from conftest import ARTIFACTS, NAMESPACE, PLAY_TIMEOUT, SPLIT, SPLIT_NAME, ansible_env, base_vars
+from support.waiting import wait_until
 
 STATE_KEY = "meshlab.canary/rollout"
 W90_10 = {"backend-v1": 90, "backend-v2": 10}
