@@ -287,8 +287,8 @@ def test_killed_in_stage_two_then_rerun_resumes_without_moving_back(clean, repor
         # the killed run's heartbeat is fresh: a plain rerun refuses, naming it, and writes nothing
         refused = run_canary("refused", report_dir, [10, 80, 100])
         assert refused.rc != 0
-        busy = "Another canary rollout of {0}/{1} is in progress: run {2}".format(NAMESPACE, SPLIT_NAME,
-                                                                                 state["run_id"])
+        busy = "Another canary rollout of {0}/{1} is in progress: run {2}".format(
+            NAMESPACE, SPLIT_NAME, state["run_id"])
         assert busy in flat(refused.stdout), refused.stdout[-3000:]
         assert rv_of(clean) == rv
         # the operator knows it is gone: take over; stage 2 is re-verified, never rewritten, then 0/100
