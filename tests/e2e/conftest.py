@@ -262,8 +262,10 @@ def lab(api, request):
     apply_crds(api)
     meshsim_dir = tempfile.mkdtemp(prefix="e2e-meshsim-")
     meshsim = os.path.join(REPO, "tests", "dataplane", "meshsim")
+    # meshsim stops itself after --max-runtime s (a bound for a forgotten data plane, not a test timeout):
+    # the session runs 13 scenarios, on a busy machine well over half an hour
     subprocess.run([meshsim, "start", "--kubeconfig", os.environ["KUBECONFIG"], "--namespace", NAMESPACE,
-                    "--state-dir", meshsim_dir, "--max-runtime", "1800"], check=True, timeout=60)
+                    "--state-dir", meshsim_dir, "--max-runtime", "5400"], check=True, timeout=60)
     try:
         proc = run_playbook("site.yml", base_vars(), tags="cluster,mesh,apps")
         assert proc.returncode == 0, "deploying the lab failed:\n" + proc.stdout[-6000:]
