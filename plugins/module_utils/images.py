@@ -185,6 +185,8 @@ def image_plan(images, listed="", archives=None):
 
 # Causes, first match wins, most specific first (text of the container runtime behind minikube).
 _CAUSES = (
+    # Docker Hub answers so for a repository that does not exist as well as for a private one.
+    ("not published there, or private (pull access denied)", r"pull access denied|may require 'docker login'"),
     ("not published there (manifest unknown / not found)",
      r"manifest unknown|manifest for \S+ not found|not found: manifest|: not found|repository does not exist"
      r"|name unknown|NAME_UNKNOWN|MANIFEST_UNKNOWN|404 Not Found"),
