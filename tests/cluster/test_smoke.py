@@ -8,6 +8,7 @@ against kwok log files, live `logs -f`, and exec exit codes.
 
 import base64
 import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -87,11 +88,14 @@ FIXTURE_CRDS = ("trafficsplits.split.smi-spec.io", "httproutes.gateway.networkin
 
 
 @pytest.fixture(scope="module")
-def crds(api):
-    """The fixture CRDs, Established and served; the ones this module creates are deleted again (later
-    suites share the cluster and may test behaviour without them)."""
+def crds(api, tmp_path_factory):
+    """TrafficSplit (from the pinned NSM chart) and HTTPRoute (untrimmed Gateway API v1.2.1), taken from
+    the chart cache, Established and served; the ones this module creates are deleted again (later suites
+    share the cluster and may test behaviour without them)."""
+    out = tmp_path_factory.mktemp("crds")
+    run(str(FIXTURES / "cached-crds"), str(out))
     created = []
-    for path in sorted((FIXTURES / "crds").glob("*.yaml")):
+    for path in sorted(out.glob("*.yaml")):
         body = yaml.safe_load(path.read_text(encoding="utf-8"))
         if waiting.apply_crd(api, body):
             created.append(body["metadata"]["name"])
@@ -156,11 +160,6 @@ def test_service_account_tokens_use_minikube_issuer_and_audience(namespace):
     claims = _token_claims(namespace, "--audience", "spire-server")
     assert claims["iss"] == "kubernetes/serviceaccount"
     assert claims["aud"] == ["spire-server"]
-
-
-def test_standin_chart_carries_the_trafficsplit_fixture():
-    chart_crd = FIXTURES / "charts" / "nginx-service-mesh-standin" / "crds" / "trafficsplit.yaml"
-    assert chart_crd.read_text(encoding="utf-8") == (FIXTURES / "crds" / "trafficsplit.yaml").read_text(encoding="utf-8")
 
 
 def test_trafficsplit_crd_serves_v1alpha3_only_with_integer_weights(namespace, crds):
@@ -347,27 +346,60 @@ def test_exec_runs_locally_and_returns_exit_code(namespace, pod, workdir):
         kubectl("delete", "clusterexec.kwok.x-k8s.io", "smoke-exec", "--ignore-not-found", check=False)
 
 
-def test_helm_installs_standin_chart(crds):
-    release, ns = "smoke-mesh", "smoke-mesh-" + uuid.uuid4().hex[:6]
-    chart = FIXTURES / "charts" / "nginx-service-mesh-standin"
-    # Offline rendering (kubernetes.core.helm_template, helm lint) uses helm's built-in default
-    # Kubernetes version; an unstamped helm build assumes v1.20 and fails the chart's kubeVersion.
-    rendered = run("helm", "template", release, str(chart), "--namespace", ns).stdout
-    assert "kind: Deployment" in rendered and "Webhook" not in rendered and "APIService" not in rendered
-    try:
-        run(
-            "helm", "install", release, str(chart), "--namespace", ns, "--create-namespace",
-            "--set", "mtls.mode=strict", "--wait", "--timeout", "2m", timeout=180,
-        )
-        dep = json.loads(kubectl("-n", ns, "get", "deployment", "nginx-mesh-controller", "-o", "json").stdout)
-        assert dep["status"].get("availableReplicas") == 1
-        cm = json.loads(kubectl("-n", ns, "get", "configmap", "nginx-mesh-standin-values", "-o", "json").stdout)
-        assert cm["data"]["mtls.mode"] == "strict"
-        status = json.loads(run("helm", "status", release, "-n", ns, "-o", "json").stdout)
-        assert status["info"]["status"] == "deployed"
-    finally:
-        run("helm", "uninstall", release, "-n", ns, "--wait", "--timeout", "1m", check=False, timeout=90)
-        kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False)
+def _cache_dir():
+    return run(str(FIXTURES / "chart-cache-dir")).stdout.strip()
+
+
+DIALER_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "APIService")
+
+
+def test_real_chart_renders_dialers_and_the_test_post_renderer_drops_exactly_them():
+    chart = os.path.join(_cache_dir(), "nginx-service-mesh-2.0.0.tgz")
+    rendered = run("helm", "template", "nsm", chart, "--namespace", "nginx-mesh", "--no-hooks").stdout
+    kinds = [line.split(":", 1)[1].strip() for line in rendered.splitlines() if line.startswith("kind:")]
+    assert sorted(k for k in kinds if k in DIALER_KINDS) == [
+        "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingWebhookConfiguration"]
+    dropped = run(str(FIXTURES / "post-renderers" / "drop-dialers"), input_text=rendered)
+    after = [line.split(":", 1)[1].strip() for line in dropped.stdout.splitlines() if line.startswith("kind:")]
+    assert not [k for k in after if k in DIALER_KINDS]
+    assert sorted(after) == sorted(k for k in kinds if k not in DIALER_KINDS)
+    assert "removed 4:" in dropped.stderr
+
+
+def _mesh_state():
+    """What a mesh install would change: namespaces, Helm releases, NSM CRDs."""
+    namespaces = kubectl("get", "namespaces", "-o", "name").stdout.split()
+    releases = run("helm", "list", "--all-namespaces", "--all", "-q").stdout.split()
+    crds = kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=nginx-service-mesh", "-o", "name").stdout.split()
+    return namespaces, releases, crds
+
+
+def test_wrong_chart_digest_in_the_cache_stops_before_helm_and_changes_nothing(workdir):
+    cache = workdir / "cache"
+    cache.mkdir()
+    bad = cache / "nginx-service-mesh-2.0.0.tgz"
+    bad.write_bytes(Path(_cache_dir(), "nginx-service-mesh-2.0.0.tgz").read_bytes() + b"\0")
+    before = _mesh_state()
+    extra = workdir / "vars.json"
+    extra.write_text(json.dumps({
+        "cluster_provider": "existing", "meshlab_kubeconfig": os.environ["KUBECONFIG"],
+        "meshlab_cache_dir": str(cache), "service_mesh_work_dir": str(workdir / "work"),
+        "service_mesh_post_renderers": [str(FIXTURES / "post-renderers" / "drop-dialers")],
+    }))
+    repo = HERE.parent.parent
+    env = dict(os.environ, ANSIBLE_CONFIG=str(repo / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=str(repo / ".collections"))
+    proc = subprocess.run(["ansible-playbook", str(repo / "playbooks" / "site.yml"), "--tags", "cluster,mesh",
+                           "-e", "@" + str(extra)], cwd=str(repo), env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    lines = [ln for ln in proc.stdout.splitlines() if "ERROR" in ln and "has sha256" in ln]
+    assert len(lines) == 1, proc.stdout[-3000:]
+    want = "021eadef587547ffef1fcaa936c2ad10a7dcf7a3aeca3453bdefe0ef9831d8f6"
+    assert str(bad) in lines[0] and "expected " + want in lines[0]
+    assert hashlib.sha256(bad.read_bytes()).hexdigest() in lines[0]
+    assert "Install the chart" not in proc.stdout  # the play stopped before Helm
+    assert _mesh_state() == before
 
 
 def test_network_safety_assertions():

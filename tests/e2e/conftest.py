@@ -1,8 +1,8 @@
 """End-to-end fault scenarios of the canary role on real loopback traffic (issue 6).
 
 The session fixture ``lab`` deploys the lab on the local cluster (``tests/cluster/``) in its own
-namespace: CRD fixtures, meshsim (``tests/dataplane/``, the stand-in for the mesh data plane) and
-``playbooks/site.yml --tags cluster,mesh,apps`` with the stand-in chart. Each test then runs
+namespace: meshsim (``tests/dataplane/``, the stand-in for the mesh data plane) and
+``playbooks/site.yml --tags cluster,mesh,apps`` with the real NSM 2.0.0 chart from the shared cache. Each test then runs
 ``playbooks/site.yml --tags canary`` with ``ansible-playbook``, flips meshsim's fault annotations with
 the kubernetes client (``Faults``), and checks the play's exit status, the report JSON and the
 TrafficSplit read back from the API. Run inside the cluster's network namespace
@@ -19,7 +19,6 @@ import threading
 import time
 
 import pytest
-import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -33,6 +32,16 @@ if not os.environ.get("KUBECONFIG"):
     pytest.skip("no cluster: KUBECONFIG is not set (RUN_ALL_SUITES=60-canary-faults tests/cluster/run-all)",
                 allow_module_level=True)
 
+
+def _chart_cache():
+    proc = subprocess.run([os.path.join(REPO, "tests", "fixtures", "chart-cache-dir")], capture_output=True,
+                          text=True, timeout=30, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip())
+    return proc.stdout.strip()
+
+
+CACHE_DIR = _chart_cache()
 # Reports of this session are written to a fresh directory (concurrent runs on one machine never
 # share one) and copied to KEPT_ARTIFACTS when the session ends.
 ARTIFACTS = tempfile.mkdtemp(prefix="e2e-artifacts-")
@@ -51,8 +60,14 @@ def base_vars():
     return {
         "cluster_provider": "existing",
         "meshlab_kubeconfig": os.environ["KUBECONFIG"],
-        "service_mesh_chart_ref": os.path.join(REPO, "tests", "fixtures", "charts", "nginx-service-mesh-standin"),
-        "service_mesh_image_rewrites": [],
+        # The real NSM 2.0.0 chart from the shared cache (digest verified by the role), the role's own values
+        # and image post-renderer, then the test-only step that drops webhooks and the APIService. SPIRE's
+        # persistent storage off here (molecule default runs "on" with a prepared volume).
+        "meshlab_cache_dir": CACHE_DIR,
+        "service_mesh_post_renderers": [os.path.join(REPO, "tests", "fixtures", "post-renderers", "drop-dialers")],
+        "service_mesh_work_dir": os.path.join(ARTIFACTS, "work"),
+        "service_mesh_mtls_persistent_storage": "off",
+        "service_mesh_helm_timeout": "5m0s",
         "service_mesh_ready_timeout": 120,
         "apps_namespace": NAMESPACE,
         "apps_sidecar_check": False,
@@ -117,13 +132,6 @@ def ratio_module_running():
 @pytest.fixture(scope="session")
 def api():
     return config.new_client_from_config(config_file=os.environ["KUBECONFIG"])
-
-
-def apply_crds(api):
-    """The CRD fixtures, each Established and served before the lab is deployed."""
-    for name in ("trafficsplit.yaml", "httproute.yaml"):
-        with open(os.path.join(REPO, "tests", "fixtures", "crds", name)) as handle:
-            waiting.apply_crd(api, yaml.safe_load(handle))
 
 
 class Lab(object):
@@ -258,8 +266,7 @@ class _Trigger(object):
 
 @pytest.fixture(scope="session")
 def lab(api, request):
-    """Deploy the lab once: CRDs, meshsim, stand-in mesh and the apps in NAMESPACE; tear down after."""
-    apply_crds(api)
+    """Deploy the lab once: meshsim, the real mesh chart (its CRDs too) and the apps in NAMESPACE; tear down after."""
     meshsim_dir = tempfile.mkdtemp(prefix="e2e-meshsim-")
     meshsim = os.path.join(REPO, "tests", "dataplane", "meshsim")
     # meshsim stops itself after --max-runtime s (a bound for a forgotten data plane, not a test timeout):

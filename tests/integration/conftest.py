@@ -5,7 +5,7 @@ diff mode from the command line) and checks the cluster with the kubernetes Pyth
 local cluster's network namespace, started by ``tests/cluster/suites.d/30-modules``; without ``KUBECONFIG`` they
 are skipped (or fail, when ``MESHLAB_IT_REQUIRE_CLUSTER=1``, as the suite sets it).
 
-Helpers here: the CRD fixtures, a namespace per test (deleted afterwards), Services, a snapshot of what a
+Helpers here: the CRDs (from the chart cache, ``tests/fixtures/cached-crds``), a namespace per test (deleted afterwards), Services, a snapshot of what a
 namespace holds (to prove a rejected task changed nothing), ``run_play`` and a bounded HTTPRoute status writer
 that stands in for a GAMMA mesh controller.
 """
@@ -31,7 +31,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 PLAYBOOKS = os.path.join(HERE, "playbooks")
 INVENTORY = os.path.join(HERE, "inventory.yml")
-CRD_DIR = os.path.join(REPO, "tests", "fixtures", "crds")
+
+
+def _cached_crds():
+    """TrafficSplit from the pinned NSM chart, HTTPRoute from the untrimmed Gateway API bundle (chart cache)."""
+    out = tempfile.mkdtemp(prefix="it-crds-")
+    proc = subprocess.run([os.path.join(REPO, "tests", "fixtures", "cached-crds"), out], capture_output=True,
+                          text=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip() or "tests/fixtures/cached-crds failed")
+    return out
+
+
+CRD_DIR = _cached_crds() if os.environ.get("KUBECONFIG") else ""
 CRD_FILES = {
     "smi": ("trafficsplits.split.smi-spec.io", os.path.join(CRD_DIR, "trafficsplit.yaml")),
     "gateway": ("httproutes.gateway.networking.k8s.io", os.path.join(CRD_DIR, "httproute.yaml")),
