@@ -23,7 +23,8 @@ kind: ConfigMap
 metadata:
   name: meshconfig
 data:
-  meshconfig.json: "{\\n  \\"registry\\": {\\n    \\"sidecarImage\\": \\"mirror.local/nsm/nginx-mesh-sidecar:2.0.0\\",\\n    \\"sidecarInitImage\\": \\"mirror.local/nsm/nginx-mesh-init:2.0.0\\"\\n  }\\n}"
+  meshconfig.json: "{\\n  \\"registry\\": {\\n    \\"sidecarImage\\": \\"mirror.local/nsm/nginx-mesh-sidecar:2.0.0\\",\\n
+    \\"sidecarInitImage\\": \\"mirror.local/nsm/nginx-mesh-init:2.0.0\\"\\n  }\\n}"
 ---
 apiVersion: apps/v1
 kind: StatefulSet
