@@ -198,3 +198,37 @@ def test_a_wrong_chart_digest_stops_with_one_line(tmp_path):
     assert str(cache / "nginx-service-mesh-2.0.0.tgz") in line[0]
     assert "expected 021eadef587547ffef1fcaa936c2ad10a7dcf7a3aeca3453bdefe0ef9831d8f6" in line[0]
     assert hashlib.sha256(b"not the chart\n").hexdigest() in line[0]
+
+
+def test_prefetch_saves_the_verified_chart_and_every_image(tmp_path):
+    """playbooks/prefetch.yml offline: the chart is pre-seeded in the download directory (no registry here) and a
+    stand-in for docker records the pulls and writes the saved archives."""
+    helm_dir = _helm_dir()
+    _need(shutil.which("helm") or helm_dir, "no helm: run tests/cluster/localcluster build (or put helm on PATH)")
+    _need(CACHE, CACHE_PROBLEM)
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    (work / "charts").mkdir(parents=True)
+    shutil.copy(os.path.join(CACHE, "nginx-service-mesh-2.0.0.tgz"), str(work / "charts"))
+    tool = tmp_path / "fake-docker"
+    log = tmp_path / "tool.log"
+    tool.write_text('#!/bin/sh\necho "$*" >> %s\nif [ "$1" = save ]; then echo archive > "$3"; fi\n' % log)
+    tool.chmod(0o755)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), ANSIBLE_NOCOLOR="1")
+    if helm_dir:
+        env["PATH"] = helm_dir + os.pathsep + env["PATH"]
+    cmd = ["ansible-playbook", os.path.join(REPO, "playbooks", "prefetch.yml"), "-e", "meshlab_cache_dir=%s" % cache,
+           "-e", "service_mesh_work_dir=%s" % work, "-e", "prefetch_image_tool=%s" % tool]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    with open(str(cache / "nginx-service-mesh-2.0.0.tgz"), "rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == "021eadef587547ffef1fcaa936c2ad10a7dcf7a3aeca3453bdefe0ef9831d8f6"
+    pulled = sorted(line.split()[1] for line in log.read_text().splitlines() if line.startswith("pull "))
+    assert pulled == EXPECTED
+    saved = sorted(p.name for p in (cache / "images").iterdir())
+    assert len(saved) == len(EXPECTED)
+    assert "gcr.io_spiffe-io_k8s-workload-registrar_1.5.6.tar" in saved and "docker.io_bitnami_kubectl_latest.tar" in saved
+    # a second run keeps what is there (nothing pulled again)
+    log.write_text("")
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and log.read_text() == "", proc.stdout[-3000:]
