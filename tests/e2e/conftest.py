@@ -51,6 +51,10 @@ SPLIT = ("split.smi-spec.io", "v1alpha3", "trafficsplits")
 SPLIT_NAME = "backend-ts"
 ROOT_SERVICE = "backend-svc"
 PLAY_TIMEOUT = 420  # seconds, per ansible-playbook run
+# Deploying and tearing down the lab installs/uninstalls the real NSM chart, whose own waits are bounded by
+# the role (helm --wait service_mesh_helm_timeout 300 s, service_mesh_ready_timeout 120 s, apps_wait_timeout
+# 120 s): the guard around the whole play must lie above their sum plus the play's own work.
+LAB_PLAY_TIMEOUT = 300 + 120 + 120 + 420
 FAULT_ANNOTATIONS = ("meshsim.test/misroute", "meshsim.test/route-weights", "meshsim.test/leak",
                      "meshsim.test/fault")
 
@@ -274,13 +278,13 @@ def lab(api, request):
     subprocess.run([meshsim, "start", "--kubeconfig", os.environ["KUBECONFIG"], "--namespace", NAMESPACE,
                     "--state-dir", meshsim_dir, "--max-runtime", "5400"], check=True, timeout=60)
     try:
-        proc = run_playbook("site.yml", base_vars(), tags="cluster,mesh,apps")
+        proc = run_playbook("site.yml", base_vars(), tags="cluster,mesh,apps", timeout=LAB_PLAY_TIMEOUT)
         assert proc.returncode == 0, "deploying the lab failed:\n" + proc.stdout[-6000:]
         the_lab = Lab(api, meshsim_dir)
         waiting.pods_ready(api, NAMESPACE, "app=frontend", timeout=60)
         yield the_lab
     finally:
-        teardown = run_playbook("teardown.yml", base_vars())
+        teardown = run_playbook("teardown.yml", base_vars(), timeout=LAB_PLAY_TIMEOUT)
         subprocess.run([meshsim, "stop", "--state-dir", meshsim_dir], timeout=60, check=False)
         if request.session.testsfailed:
             print("\n[e2e] tests failed: meshsim state and logs kept in " + meshsim_dir)
