@@ -30,7 +30,7 @@ MANAGED_EXTRA_PREFIXES = ("apiserver.service-account-", "apiserver.api-audiences
 SETTINGS = ("driver", "cpus", "memory_mb", "kubernetes_version", "container_runtime")
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
-_ANY_VERSION = re.compile(r"v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)")
+_VERSION_IN_OUTPUT = re.compile(r"v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)")
 _EXTRA = re.compile(r"^[a-z][a-z-]*\.[A-Za-z0-9][A-Za-z0-9._-]*=.*$")
 
 
@@ -112,16 +112,18 @@ def split_extra(items):
     return result
 
 
-def parse_minikube_version(text):
-    """minikube's version from ``minikube version --output=json`` (or the text forms)."""
+def parse_tool_version(text):
+    """The version a tool prints: ``minikube version --output=json`` or a text form such as
+    'minikube version: v1.35.0' or helm's 'v3.19.3+g1a2b3c4' (build metadata dropped); None when
+    there is none. Always in the v form."""
     text = (text or "").strip()
     try:
         data = json.loads(text)
     except ValueError:
         data = None
     if isinstance(data, dict) and data.get("minikubeVersion"):
-        return normalise_version(data["minikubeVersion"])
-    match = _ANY_VERSION.search(text)
+        text = str(data["minikubeVersion"])
+    match = _VERSION_IN_OUTPUT.search(text)
     return normalise_version(match.group(1)) if match else None
 
 
@@ -448,7 +450,7 @@ class MinikubeCli(object):
 def read_state(cli, profile):
     """(minikube version, profiles, status nodes or None) of the named profile."""
     rc, out, _err = cli.read("version", "--output=json")
-    version = parse_minikube_version(out) if rc == 0 else None
+    version = parse_tool_version(out) if rc == 0 else None
     rc, out, err = cli.read("profile", "list", "--output=json")
     profiles = parse_profile_list(out, rc, err)
     entry, invalid = find_profile(profiles, profile)

@@ -21,13 +21,12 @@ import json
 import os
 import re
 
-from ansible_collections.meshlab.canary.plugins.module_utils._minikube import MinikubeError
+from ansible_collections.meshlab.canary.plugins.module_utils._minikube import MinikubeError, parse_tool_version
 
 _GIB = 1024 ** 3
 _MIB = 1024 ** 2
 # Memory resolved from "auto" is rounded down to this many MB.
 MEMORY_STEP_MB = 256
-_TOOL_VERSION = re.compile(r"v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)")
 TOOLS = ("minikube", "helm", "kubectl")
 
 
@@ -128,19 +127,6 @@ DRIVER_PROBES = {
     "qemu2": (["qemu-img", "--version"], parse_plain_probe),
     "virtualbox": (["VBoxManage", "--version"], parse_plain_probe),
 }
-
-
-def parse_tool_version(text):
-    """v3.19.3 from 'v3.19.3', 'v3.19.3+g1a2b3c4' or minikube's JSON; None when none is found."""
-    text = (text or "").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and data.get("minikubeVersion"):
-        text = str(data["minikubeVersion"])
-    match = _TOOL_VERSION.search(text)
-    return "v" + match.group(1) if match else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -142,10 +142,10 @@ def test_status_single_and_multi_node():
 
 
 def test_versions():
-    assert mk.parse_minikube_version(fixture("version_v1.37.0.json")) == "v1.37.0"
-    assert mk.parse_minikube_version("v1.36.0\n") == "v1.36.0"
-    assert mk.parse_minikube_version("minikube version: v1.35.0\ncommit: abc\n") == "v1.35.0"
-    assert mk.parse_minikube_version("") is None
+    assert mk.parse_tool_version(fixture("version_v1.37.0.json")) == "v1.37.0"
+    assert mk.parse_tool_version("v1.36.0\n") == "v1.36.0"
+    assert mk.parse_tool_version("minikube version: v1.35.0\ncommit: abc\n") == "v1.35.0"
+    assert mk.parse_tool_version("") is None
     supported = mk.parse_supported_versions(fixture("kubernetes_versions_v1.37.0.json"))
     assert supported[0] == "v1.34.0" and supported[-1] == "v1.28.0"
     assert mk.parse_supported_versions("* v1.34.0") is None
