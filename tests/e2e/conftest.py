@@ -82,6 +82,27 @@ def base_vars():
     }
 
 
+def canary_vars(report_dir, stages, **overrides):
+    """Extra vars for ``site.yml --tags canary`` with these stages, reports in ``report_dir``.
+
+    The role's tolerance 0.1 and beta 0.05, but alpha 0.001 instead of 0.01: a correct stage fails by
+    chance at most once in 1000, so the suites' many measured correct stages are not flaky; Envoy serves
+    a new split within 0.8 s of the API write (tests/dataplane/README.md), so a 3 s settle is ample."""
+    extra = base_vars()
+    extra.update({
+        "canary_stages": stages,
+        "canary_verify_ratio": True,
+        "canary_ratio_source": "logs",
+        "canary_ratio_alpha": 0.001,
+        "canary_ratio_settle_seconds": 3,
+        "canary_ratio_poll_interval": 1,
+        "canary_ratio_timeout": 180,
+        "canary_report_dir": report_dir,
+    })
+    extra.update(overrides)
+    return extra
+
+
 def ansible_env():
     env = dict(os.environ)
     env["ANSIBLE_CONFIG"] = os.path.join(REPO, "ansible.cfg")
@@ -222,21 +243,7 @@ class Lab(object):
         report_dir = os.path.join(ARTIFACTS, name)
         if os.path.isdir(report_dir):
             shutil.rmtree(report_dir)
-        extra = base_vars()
-        extra.update({
-            "canary_stages": stages,
-            "canary_verify_ratio": True,
-            "canary_ratio_source": source,
-            # the role's tolerance 0.1 and beta 0.05, but alpha 0.001 instead of 0.01: a correct stage
-            # fails by chance at most once in 1000, so the suite (8 measured correct stages) is not
-            # flaky; meshsim follows a new split within its 0.5 s API poll, so a 3 s settle is ample
-            "canary_ratio_alpha": 0.001,
-            "canary_ratio_settle_seconds": 3,
-            "canary_ratio_poll_interval": 1,
-            "canary_ratio_timeout": 180,
-            "canary_report_dir": report_dir,
-        })
-        extra.update(overrides)
+        extra = canary_vars(report_dir, stages, canary_ratio_source=source, **overrides)
         start = time.monotonic()
         proc = run_playbook("site.yml", extra, tags="canary", verbose=verbose)
         elapsed = time.monotonic() - start

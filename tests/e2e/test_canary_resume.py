@@ -20,7 +20,7 @@ import urllib3
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from conftest import ARTIFACTS, NAMESPACE, PLAY_TIMEOUT, SPLIT, SPLIT_NAME, ansible_env, base_vars
+from conftest import ARTIFACTS, NAMESPACE, PLAY_TIMEOUT, SPLIT, SPLIT_NAME, ansible_env, canary_vars
 from support.waiting import wait_until
 
 STATE_KEY = "meshlab.canary/rollout"
@@ -29,23 +29,6 @@ W20_80 = {"backend-v1": 20, "backend-v2": 80}
 W50_50 = {"backend-v1": 50, "backend-v2": 50}
 V2_ONLY = {"backend-v1": 0, "backend-v2": 100}
 RECAP = re.compile(r"^localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-
-
-def canary_vars(report_dir, stages, **overrides):
-    extra = base_vars()
-    extra.update({
-        "canary_stages": stages,
-        "canary_verify_ratio": True,
-        "canary_ratio_source": "logs",
-        # as test_canary_faults: the role's tolerance/beta, alpha 0.001 so correct stages are not flaky
-        "canary_ratio_alpha": 0.001,
-        "canary_ratio_settle_seconds": 3,
-        "canary_ratio_poll_interval": 1,
-        "canary_ratio_timeout": 180,
-        "canary_report_dir": report_dir,
-    })
-    extra.update(overrides)
-    return extra
 
 
 class Run(object):
