@@ -5,21 +5,25 @@
 
 """The only place where meshlab.canary talks to the kubernetes Python client.
 
-``connect(params)`` builds a client with kubernetes.core's own connection code
-(same options, same environment variables, same kubeconfig handling) and wraps
-it in :class:`Cluster`, a small adapter with exactly the calls the logic in
-``split_api`` and ``ratio_source`` needs. Unit tests replace it with a fake
-object that has the same methods, so the logic is tested without a cluster.
-Every client or transport error is turned into a CanaryError with a message
-that says what to check.
+``connect(module)`` builds the client with kubernetes.core's own factory
+(``get_api_client(module=module)``: the same options, environment variables and
+kubeconfig handling as kubernetes.core's modules) and wraps it in
+:class:`Cluster`, a small adapter with exactly the calls the logic in
+``split_api`` and ``ratio_source`` needs: discovery (through the client's own
+``resources``), Services, custom-object CRUD, pods, logs and exec. Unit tests
+replace it with a fake object that has the same methods, so the logic is tested
+without a cluster. Every client or transport error is turned into a CanaryError
+with a message that says what to check; kubernetes.core's ``CoreException``
+(a kubeconfig that cannot be loaded) is left to the module's ``main()``, which
+words it with :func:`client_error_message`.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import functools
-import traceback
 
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
 
@@ -27,12 +31,7 @@ try:
     import kubernetes
     from kubernetes.client.rest import ApiException
     from kubernetes.stream import stream as k8s_stream
-
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+except ImportError:  # AnsibleK8SModule fails the module with kubernetes.core's message before any use
 
     class ApiException(Exception):  # pylint: disable=missing-class-docstring
         status = None
@@ -44,24 +43,53 @@ try:
 except ImportError:
     TRANSPORT_ERRORS = (OSError,)
 
-AUTH_KEYS = (
-    "kubeconfig",
-    "context",
-    "host",
-    "api_key",
-    "username",
-    "password",
-    "validate_certs",
-    "ca_cert",
-    "client_cert",
-    "client_key",
-    "proxy",
-    "no_proxy",
-    "proxy_headers",
-    "persist_config",
-    "impersonate_user",
-    "impersonate_groups",
-)
+# Keys of a kubeconfig (at any depth) whose string values are credentials. The kubeconfig option is
+# redacted by these alone, so the rest of an in-memory kubeconfig (names, server) stays readable in
+# -v output, and short values such as "v1" do not blot out every return value that contains them.
+KUBECONFIG_SECRET_KEYS = frozenset((
+    "token", "password", "client-key-data", "client-certificate-data", "access-token", "refresh-token",
+    "id-token", "client-secret",
+))
+
+
+def kubeconfig_secrets(kubeconfig):
+    """The credential strings of an in-memory kubeconfig (a dict); none for a path or nothing."""
+    found = set()
+
+    def walk(node, exec_env=False):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and value and (key in KUBECONFIG_SECRET_KEYS or (exec_env and key == "value")):
+                    found.add(value)
+                else:
+                    walk(value, exec_env=exec_env or key == "env")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, exec_env=exec_env)
+
+    if isinstance(kubeconfig, dict):
+        walk(kubeconfig)
+    return found
+
+
+def auth_argument_spec(auth_spec):
+    """kubernetes.core's AUTH_ARG_SPEC for our modules: a deep copy in which ``kubeconfig`` is redacted by
+    :func:`redacting_module_class` (its secrets only) instead of as a whole."""
+    spec = copy.deepcopy(auth_spec)
+    spec["kubeconfig"]["no_log"] = False
+    return spec
+
+
+def redacting_module_class(base):
+    """A subclass of ``base`` (AnsibleModule) that marks an in-memory kubeconfig's secrets as no_log values
+    as soon as the parameters are read: before validation errors, the invocation log and any result."""
+
+    class RedactingModule(base):  # pylint: disable=too-few-public-methods
+        def _load_params(self):
+            super(RedactingModule, self)._load_params()
+            self.no_log_values.update(kubeconfig_secrets((self.params or {}).get("kubeconfig")))
+
+    return RedactingModule
 
 
 def _where(params):
@@ -136,36 +164,37 @@ def _translating(what):
     return decorator
 
 
-def connect(params):
-    """Build a :class:`Cluster` from the module's kubernetes.core auth options."""
-    if not HAS_KUBERNETES:
-        raise CanaryError("the kubernetes Python library is required", exception=KUBERNETES_IMPORT_ERROR)
+def client_error_message(exc, params):
+    """The message for kubernetes.core's CoreException: the client could not be configured."""
+    return "cannot configure the Kubernetes client ({0}): {1}. Check kubeconfig, context and host.".format(
+        _where(params), str(exc).rstrip(". "))
+
+
+def connect(module):
+    """Build a :class:`Cluster` from the module's kubernetes.core auth options (``AnsibleK8SModule``)."""
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 
-    auth = dict((key, params.get(key)) for key in AUTH_KEYS if params.get(key) is not None)
     try:
-        k8s = get_api_client(**auth)
+        k8s = get_api_client(module=module)
     except TRANSPORT_ERRORS as exc:  # the client asks the server for its version while it is built
         raise CanaryError(
             "cannot reach the Kubernetes API ({0}): {1}. Check kubeconfig, context and host, and that the cluster "
-            "is running.".format(_where(params), _transport_reason(exc))
+            "is running.".format(_where(module.params), _transport_reason(exc))
         )
-    except Exception as exc:  # kubeconfig missing/invalid, unknown context, bad certificate path ...
-        raise CanaryError(
-            "cannot configure the Kubernetes client ({0}): {1}. Check kubeconfig, context and host.".format(
-                _where(params), str(exc).rstrip(". ")
-            )
-        )
-    return Cluster(k8s.configuration, k8s.client.client)
+    except ApiException as exc:  # e.g. 401 on the version request
+        raise CanaryError(api_error_message(exc, "connecting ({0})".format(_where(module.params))),
+                          status=getattr(exc, "status", None))
+    return Cluster(k8s.configuration, k8s.client.client, k8s.resources)
 
 
 class Cluster(object):
     """Adapter over the kubernetes client: plain dicts in, plain dicts and strings out."""
 
-    def __init__(self, configuration, api_client):
+    def __init__(self, configuration, api_client, resources):
         self.configuration = configuration
         self.host = getattr(configuration, "host", "?")
         self.api_client = api_client
+        self.resources = resources  # kubernetes.core's LazyDiscoverer (cached, refreshed on a miss)
         self.core = kubernetes.client.CoreV1Api(api_client)
         self.custom = kubernetes.client.CustomObjectsApi(api_client)
         self._exec_core = None
@@ -173,22 +202,11 @@ class Cluster(object):
     # ---- discovery -------------------------------------------------
     @_translating("discovering the API group {0}")
     def served_versions(self, group, plural):
-        """Versions of ``group`` that serve resource ``plural`` (newest first as the server lists them)."""
-        try:
-            groups = kubernetes.client.ApisApi(self.api_client).get_api_versions()
-        except ApiException as exc:
-            raise CanaryError(api_error_message(exc, "listing API groups"))
-        versions = []
-        for item in groups.groups or []:
-            if item.name != group:
-                continue
-            for ver in item.versions or []:
-                versions.append(ver.version)
+        """Versions of ``group`` that serve resource ``plural``, in the order discovery lists them."""
         served = []
-        for version in versions:
-            resources = self.custom.get_api_resources(group, version)
-            if any(res.name == plural for res in (resources.resources or [])):
-                served.append(version)
+        for resource in self.resources.search(group=group, name=plural):
+            if resource.api_version not in served:
+                served.append(resource.api_version)
         return served
 
     # ---- objects ---------------------------------------------------

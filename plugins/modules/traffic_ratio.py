@@ -360,16 +360,17 @@ expected_shares:
   sample: {"1": 0.9, "2": 0.1}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
-    AUTH_ARG_SPEC,
-)
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
 from ansible_collections.meshlab.canary.plugins.module_utils.kube import (
-    HAS_KUBERNETES,
-    KUBERNETES_IMPORT_ERROR,
+    auth_argument_spec,
+    client_error_message,
     connect,
+    redacting_module_class,
 )
 from ansible_collections.meshlab.canary.plugins.module_utils.ratio_source import measure_ratio
 
@@ -397,16 +398,20 @@ def argument_spec():
         probe_requests=dict(type="int", default=100),
         probe_request_timeout=dict(type="int", default=5),
     )
-    spec.update(AUTH_ARG_SPEC)
+    spec.update(auth_argument_spec(AUTH_ARG_SPEC))
     return spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    module = AnsibleK8SModule(
+        module_class=redacting_module_class(AnsibleModule),
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+    )
     try:
-        result = measure_ratio(connect(module.params), module.params)
+        result = measure_ratio(connect(module), module.params)
+    except CoreException as exc:
+        module.fail_json(msg=client_error_message(exc, module.params), changed=False)
     except CanaryError as exc:
         module.fail_json(msg=str(exc), changed=False, **exc.fields)
     if result["decision"] != "pass":

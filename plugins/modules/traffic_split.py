@@ -277,16 +277,17 @@ diff:
   sample: {"before": {"weights": {"backend-v1": 100, "backend-v2": 0}}, "after": {"weights": {"backend-v1": 90, "backend-v2": 10}}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
-    AUTH_ARG_SPEC,
-)
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
 from ansible_collections.meshlab.canary.plugins.module_utils.kube import (
-    HAS_KUBERNETES,
-    KUBERNETES_IMPORT_ERROR,
+    auth_argument_spec,
+    client_error_message,
     connect,
+    redacting_module_class,
 )
 from ansible_collections.meshlab.canary.plugins.module_utils.split_api import ensure_split
 
@@ -320,25 +321,21 @@ def argument_spec():
         annotations=dict(type="dict"),
         resource_version=dict(type="str"),
     )
-    spec.update(AUTH_ARG_SPEC)
+    spec.update(auth_argument_spec(AUTH_ARG_SPEC))
     return spec
 
 
 def main():
-    module = AnsibleModule(
+    module = AnsibleK8SModule(
+        module_class=redacting_module_class(AnsibleModule),
         argument_spec=argument_spec(),
         required_if=[("state", "present", ("service", "backends"))],
         supports_check_mode=True,
     )
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     try:
-        result = ensure_split(
-            connect(module.params),
-            module.params,
-            check_mode=module.check_mode,
-            diff_mode=module._diff,
-        )
+        result = ensure_split(connect(module), module.params, check_mode=module.check_mode, diff_mode=module._diff)
+    except CoreException as exc:
+        module.fail_json(msg=client_error_message(exc, module.params))
     except CanaryError as exc:
         module.fail_json(msg=str(exc), **exc.fields)
     module.exit_json(**result)

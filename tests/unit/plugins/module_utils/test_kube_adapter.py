@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.kube import connect
+from ansible_collections.meshlab.canary.plugins.module_utils.kube import auth_argument_spec, connect, kubeconfig_secrets
 from ansible_collections.meshlab.canary.plugins.module_utils.split_api import ensure_split
 
 TS_PATH = "/apis/split.smi-spec.io/v1alpha3/namespaces/default/trafficsplits"
@@ -126,8 +126,20 @@ def api():
         server.server_close()
 
 
+class StubModule(object):
+    """What kubernetes.core's get_api_client reads from an AnsibleK8SModule."""
+
+    server_side_dry_run = False
+
+    def __init__(self, params):
+        self.params = params
+
+    def requires(self, dependency, minimum=None, reason=None):
+        pass
+
+
 def cluster_for(api):
-    return connect({"host": api.url, "api_key": "stand-in-token"})
+    return connect(StubModule({"host": api.url, "api_key": "stand-in-token"}))
 
 
 def test_discovery_services_and_objects(api):
@@ -137,8 +149,9 @@ def test_discovery_services_and_objects(api):
     assert cluster.get_service("backend-v1", "default")["spec"]["ports"][0]["port"] == 80
     assert cluster.get_service("nope", "default") is None
     assert cluster.get_object("split.smi-spec.io", "v1alpha3", "trafficsplits", "x", "default") is None
-    auth = [r for r in api.requests if r[1] == "/apis"]
-    assert auth
+    # discovery is kubernetes.core's LazyDiscoverer: the group list, then only the group asked for
+    assert [r for r in api.requests if r[1] == "/apis"]
+    assert [r for r in api.requests if r[1] == "/apis/split.smi-spec.io/v1alpha3"]
 
 
 def test_ensure_split_through_the_real_client(api):
@@ -187,3 +200,27 @@ def test_pods_and_raw_log_with_query_parameters(api):
     cluster.read_log("frontend-a", "default", "frontend", tail_lines=1)
     query = [r[2] for r in api.requests if r[1].endswith("/log")][-1]
     assert query == {"container": ["frontend"], "tailLines": ["1"], "timestamps": ["true"]}
+
+
+def test_kubeconfig_secrets_are_the_credentials_only():
+    kubeconfig = {"apiVersion": "v1", "kind": "Config",
+                  "users": [{"name": "u", "user": {"token": "t0k", "client-key-data": "a2V5",
+                                                   "client-certificate-data": "Y2VydA==",
+                                                   "auth-provider": {"config": {"refresh-token": "r",
+                                                                                "client-secret": "s"}},
+                                                   "exec": {"command": "aws", "env": [{"name": "AWS_SECRET",
+                                                                                       "value": "e"}]}}}],
+                  "clusters": [{"name": "c", "cluster": {"server": "https://x", "certificate-authority-data": "Y2E="}}]}
+    assert kubeconfig_secrets(kubeconfig) == {"t0k", "a2V5", "Y2VydA==", "r", "s", "e"}
+    assert kubeconfig_secrets("/home/me/.kube/config") == set()
+    assert kubeconfig_secrets(None) == set()
+
+
+def test_auth_argument_spec_copies_and_unmarks_kubeconfig_only():
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+
+    spec = auth_argument_spec(AUTH_ARG_SPEC)
+    assert spec["kubeconfig"]["no_log"] is False and spec["api_key"]["no_log"] is True
+    assert AUTH_ARG_SPEC["kubeconfig"] is not spec["kubeconfig"]
+    spec["proxy_headers"]["options"]["basic_auth"]["no_log"] = False
+    assert AUTH_ARG_SPEC["proxy_headers"]["options"]["basic_auth"]["no_log"] is True

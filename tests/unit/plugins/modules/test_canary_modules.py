@@ -92,6 +92,38 @@ def test_split_refused_connection_message(capsys):
     assert "Connection refused" in result["msg"]
 
 
+TOKEN = "unit-test-token-3f9a1c7e"
+KEY_DATA = "dW5pdC10ZXN0LWNsaWVudC1rZXk="
+
+
+def dict_kubeconfig(server="https://127.0.0.1:9"):
+    return {"apiVersion": "v1", "kind": "Config", "current-context": "lab",
+            "clusters": [{"name": "lab-cluster", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+            "contexts": [{"name": "lab", "context": {"cluster": "lab-cluster", "user": "lab-user"}}],
+            "users": [{"name": "lab-user", "user": {"token": TOKEN, "client-key-data": KEY_DATA}}]}
+
+
+@pytest.mark.parametrize("module, args", [(traffic_split, SPLIT), (traffic_ratio, dict(expected={"1": 1}))])
+def test_dict_kubeconfig_secrets_are_redacted_and_the_rest_stays_readable(module, args, capsys):
+    result = run_module(module, dict(args, kubeconfig=dict_kubeconfig()), capsys)
+    assert result["failed"] is True and "cannot reach the Kubernetes API" in result["msg"]
+    text = json.dumps(result)
+    assert TOKEN not in text and KEY_DATA not in text
+    shown = result["invocation"]["module_args"]["kubeconfig"]
+    assert shown["users"][0]["user"] == {"token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
+                                         "client-key-data": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}
+    # only the secrets: names and the server stay readable, and so does the message
+    assert shown["clusters"][0] == {"name": "lab-cluster", "cluster": {"server": "https://127.0.0.1:9",
+                                                                       "insecure-skip-tls-verify": True}}
+    assert "127.0.0.1" in result["msg"] and "********" not in result["msg"]
+
+
+def test_dict_kubeconfig_secrets_are_redacted_from_a_validation_failure(capsys):
+    result = run_module(traffic_split, dict(name="x", kubeconfig=dict_kubeconfig()), capsys)
+    assert result["failed"] is True and "service, backends" in result["msg"]
+    assert TOKEN not in json.dumps(result) and KEY_DATA not in json.dumps(result)
+
+
 def test_ratio_failure_carries_the_result_fields(capsys):
     clock = FakeClock()
     pod = LogPod("frontend-a")
