@@ -182,8 +182,8 @@ def connect(module):
             "is running.".format(_where(module.params), _transport_reason(exc))
         )
     except ApiException as exc:  # e.g. 401 on the version request
-        raise CanaryError(api_error_message(exc, "connecting ({0})".format(_where(module.params))),
-                          status=getattr(exc, "status", None))
+        # (the discoverer reads the server version and the API groups while the client is built)
+        raise CanaryError(api_error_message(exc, "listing API groups"), status=getattr(exc, "status", None))
     return Cluster(k8s.configuration, k8s.client.client, k8s.resources)
 
 
@@ -198,11 +198,20 @@ class Cluster(object):
         self.core = kubernetes.client.CoreV1Api(api_client)
         self.custom = kubernetes.client.CustomObjectsApi(api_client)
         self._exec_core = None
+        self._discovery_fresh = False
 
     # ---- discovery -------------------------------------------------
-    @_translating("discovering the API group {0}")
+    @_translating("listing API groups")
     def served_versions(self, group, plural):
-        """Versions of ``group`` that serve resource ``plural``, in the order discovery lists them."""
+        """Versions of ``group`` that serve resource ``plural``, in the order discovery lists them.
+
+        kubernetes.core's discoverer keeps its cache in a file per API host and OS user across runs and refreshes
+        it only on a miss; a removed CRD or version would still be found there. So each task refreshes it once
+        (the server version, the group list, then only the versions of the group asked for).
+        """
+        if not self._discovery_fresh:
+            self.resources.invalidate_cache()
+            self._discovery_fresh = True
         served = []
         for resource in self.resources.search(group=group, name=plural):
             if resource.api_version not in served:
