@@ -29,17 +29,16 @@ description:
   - Before C(minikube start) the module asks minikube which Kubernetes versions it supports
     (C(minikube config defaults kubernetes-version)); a version older than the oldest fails with the fix named
     and nothing changed (minikube v1.37 starts Kubernetes v1.28 and later only, v1.36 v1.20 and later).
+extends_documentation_fragment:
+  - meshlab.canary._attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Reads the profile and returns the plan, the commands it would run and the diff; runs none of them.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Before and after of the compared settings, the managed C(--extra-config) values and the profile state.
   idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
     support: full
     details: A profile that runs with the settings asked for is left alone (C(changed=false)).
 options:

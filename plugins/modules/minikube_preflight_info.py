@@ -25,15 +25,9 @@ description:
     (for example C(ansible.builtin.assert) on C(ok)). It fails only when its own input is wrong.
   - Resolves O(driver=auto) to the first usable of O(driver_candidates), and O(cpus=auto) / O(memory_mb=auto) to what
     the host can give. With the docker or podman driver the daemon's CPUs and memory count when they are fewer.
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: This action does not modify state.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: N/A
-    details: This action does not modify state.
+extends_documentation_fragment:
+  - meshlab.canary._attributes
+  - meshlab.canary._attributes.info_module
 options:
   driver:
     description:

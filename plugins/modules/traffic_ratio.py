@@ -98,6 +98,9 @@ description:
     and at 0.05 in 99 %."
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - meshlab.canary._attributes
+  - meshlab.canary._attributes.info_module
+  - meshlab.canary._attributes.actiongroup_k8s
 options:
   namespace:
     description:
@@ -214,13 +217,6 @@ options:
       - Seconds C(curl) may take for one request (C(--max-time)) with O(source=probe).
     type: int
     default: 5
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: none
 requirements:
   - kubernetes >= 24.2.0
   - PyYAML >= 3.11

@@ -29,6 +29,8 @@ description:
     leaves a half-applied split.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - meshlab.canary._attributes
+  - meshlab.canary._attributes.actiongroup_k8s
 options:
   name:
     description:
@@ -136,11 +138,14 @@ options:
     type: str
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
+    details: Reads the objects and returns the weights, annotations and diff it would write; writes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
+    details: The weights, and the managed annotations when O(annotations) is given, before and after.
+  idempotent:
+    support: full
+    details: The weights and annotations are read back from the object and compared with the request.
 requirements:
   - kubernetes >= 24.2.0
   - PyYAML >= 3.11

@@ -155,7 +155,7 @@ def test_ratio_bad_pattern(capsys):
 def doc_options(module):
     doc = yaml.safe_load(module.DOCUMENTATION)
     options = dict(doc["options"])
-    assert doc["extends_documentation_fragment"] == ["kubernetes.core.k8s_auth_options"]
+    assert doc["extends_documentation_fragment"][0] == "kubernetes.core.k8s_auth_options"
     from ansible_collections.kubernetes.core.plugins.doc_fragments.k8s_auth_options import ModuleDocFragment
     options.update(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
     return options
@@ -183,3 +183,22 @@ def test_examples_use_fqcn(module):
     for task in yaml.safe_load(module.EXAMPLES):
         assert task["name"]
         assert any(key.startswith("meshlab.canary.") for key in task), task
+
+
+def test_action_group_attribute_matches_meta_runtime():
+    import os
+
+    from ansible_collections.meshlab.canary.plugins.modules import minikube, minikube_preflight_info
+
+    runtime = os.path.join(os.path.dirname(traffic_split.__file__), "..", "..", "meta", "runtime.yml")
+    with open(runtime) as handle:
+        group = yaml.safe_load(handle)["action_groups"]["k8s"]
+    members = set(entry for entry in group if isinstance(entry, str))
+    assert members == {"traffic_split", "traffic_ratio"}
+    assert group[0] == {"metadata": {"extend_group": ["kubernetes.core.k8s", "kubernetes.core.helm"]}}
+    for module in (traffic_split, traffic_ratio, minikube, minikube_preflight_info):
+        doc = yaml.safe_load(module.DOCUMENTATION)
+        name = module.__name__.rsplit(".", 1)[1]
+        fragments = doc.get("extends_documentation_fragment") or []
+        assert "meshlab.canary._attributes" in fragments, name
+        assert ("meshlab.canary._attributes.actiongroup_k8s" in fragments) == (name in members), name
