@@ -27,7 +27,7 @@ RATES = (0.0, 0.01, 0.02, 0.025, 0.03, 0.034, 0.04, 0.045, 0.05, 0.06, 0.08)
 
 
 def stage(rnd, expected, error_rate, tol, alpha, beta, limit, margin, max_samples):
-    from ansible_collections.meshlab.canary.plugins.module_utils.verdict import Verdict
+    from ansible_collections.meshlab.canary.plugins.module_utils._verdict import Verdict
 
     verdict = Verdict(expected, tolerance=tol, alpha=alpha, beta=beta, max_error_rate=limit,
                       error_rate_margin=margin, max_samples=max_samples)

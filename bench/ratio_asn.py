@@ -41,7 +41,7 @@ SCENARIOS = [
 
 
 def stage(rnd, p0, share, tol, alpha, beta, min_samples, max_samples):
-    from ansible_collections.meshlab.canary.plugins.module_utils.verdict import Verdict
+    from ansible_collections.meshlab.canary.plugins.module_utils._verdict import Verdict
 
     canary = int(round(p0 * 1000))
     verdict = Verdict({"1": 1000 - canary, "2": canary}, tolerance=tol, alpha=alpha, beta=beta,
@@ -59,7 +59,7 @@ def pct(values, q):
 
 def main():
     sys.path.insert(0, _import_path())
-    from ansible_collections.meshlab.canary.plugins.module_utils.verdict import fixed_sample_size
+    from fixed_size import fixed_sample_size  # bench/fixed_size.py, next to this script
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", type=int, default=2000)

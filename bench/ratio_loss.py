@@ -47,7 +47,7 @@ def main():
     sys.path.insert(0, _import_path())
     sys.path.insert(0, os.path.join(REPO, "tests", "unit", "plugins", "module_utils"))
     from fake_cluster import FakeClock, FakeLogCluster, LogPod
-    from ansible_collections.meshlab.canary.plugins.module_utils.ratio_source import measure_ratio
+    from ansible_collections.meshlab.canary.plugins.module_utils._ratio_source import measure_ratio
 
     class Cluster(FakeLogCluster):
         def read_log(self, name, *args, **kwargs):

@@ -101,14 +101,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.rollout_state import decide
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._rollout_state import decide
 
 
 def canary_rollout_decision(live, plan, stable_service, canary_service, now, stale_after, run_id="", restart=False,
                             reverify=False, takeover=False, verify=True, gates=None, name="split",
                             namespace="default"):
-    """Where the rollout starts (see module_utils.rollout_state.decide)."""
+    """Where the rollout starts (see module_utils._rollout_state.decide)."""
     if live is not None and not isinstance(live, dict):
         raise AnsibleFilterError("canary_rollout_decision: expected the split object or null, got %s"
                                  % type(live).__name__)

@@ -71,13 +71,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.rollout_state import state_document
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._rollout_state import state_document
 
 
 def canary_rollout_state(stage, run_id, plan, status, verdict, started, now, weights=None, failed_stage=None,
                          paused_before=None):
-    """The rollout state document (see module_utils.rollout_state)."""
+    """The rollout state document (see module_utils._rollout_state)."""
     if not isinstance(stage, dict) or "number" not in stage or "label" not in stage:
         raise AnsibleFilterError("canary_rollout_state: expected a stage with number, label and backends")
     try:

@@ -47,7 +47,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshlab.canary.plugins.module_utils.images import archive_name, image_plan
+from ansible_collections.meshlab.canary.plugins.module_utils._images import archive_name, image_plan
 
 
 def mesh_image_plan(images, listed="", archives=None):

@@ -56,7 +56,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshlab.canary.plugins.module_utils.images import preflight_verdict
+from ansible_collections.meshlab.canary.plugins.module_utils._images import preflight_verdict
 
 
 def mesh_image_preflight(plan, results=None, cache_dir="", mirror_var="service_mesh_registry_server",

@@ -42,7 +42,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshlab.canary.plugins.module_utils.images import release_images
+from ansible_collections.meshlab.canary.plugins.module_utils._images import release_images
 
 
 def mesh_release_images(manifests, hooks=None):

@@ -287,14 +287,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.kube import (
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._kube import (
     auth_argument_spec,
     client_error_message,
     connect,
     redacting_module_class,
 )
-from ansible_collections.meshlab.canary.plugins.module_utils.split_api import ensure_split
+from ansible_collections.meshlab.canary.plugins.module_utils._split_api import ensure_split
 
 
 def argument_spec():

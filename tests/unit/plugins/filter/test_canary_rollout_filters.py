@@ -1,4 +1,4 @@
-"""The role-facing wrappers of module_utils.rollout_state: errors become AnsibleFilterError, types are coerced."""
+"""The role-facing wrappers of module_utils._rollout_state: errors become AnsibleFilterError, types are coerced."""
 
 import pytest
 from ansible.errors import AnsibleFilterError

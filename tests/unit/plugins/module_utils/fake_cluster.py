@@ -1,4 +1,4 @@
-"""A small in-memory stand-in for module_utils.kube.Cluster (same method names and shapes).
+"""A small in-memory stand-in for module_utils._kube.Cluster (same method names and shapes).
 
 It records every call, so tests can assert that bad input never reached the cluster and that a change is one
 write. Time is simulated: ``FakeClock`` drives both the module's monotonic clock and the nodes' log clock
@@ -8,7 +8,7 @@ write. Time is simulated: ``FakeClock`` drives both the module's monotonic clock
 import copy
 import threading
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 
 NS = 1000000000
 

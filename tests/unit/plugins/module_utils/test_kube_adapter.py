@@ -1,4 +1,4 @@
-"""module_utils.kube.Cluster with the real kubernetes client against a stand-in HTTP API on 127.0.0.1.
+"""module_utils._kube.Cluster with the real kubernetes client against a stand-in HTTP API on 127.0.0.1.
 
 The stand-in answers a handful of Kubernetes REST paths with canned JSON (it is not an API server); it checks
 that the adapter builds the requests it should (paths, query parameters, resourceVersion on replace) and reads
@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.kube import auth_argument_spec, connect, kubeconfig_secrets
-from ansible_collections.meshlab.canary.plugins.module_utils.split_api import ensure_split
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._kube import auth_argument_spec, connect, kubeconfig_secrets
+from ansible_collections.meshlab.canary.plugins.module_utils._split_api import ensure_split
 
 TS_PATH = "/apis/split.smi-spec.io/v1alpha3/namespaces/default/trafficsplits"
 LOG_TEXT = '2026-11-27T18:30:00.000000001Z {"name":"backend","version":"1"} \n'

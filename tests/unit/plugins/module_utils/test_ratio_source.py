@@ -6,8 +6,8 @@ import pytest
 
 from fake_cluster import FakeClock, FakeLogCluster, LogPod
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.ratio_source import (
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._ratio_source import (
     measure_ratio,
     merge_instances,
     probe_script,

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.rollout_state import (
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._rollout_state import (
     STATE_ANNOTATION,
     decide,
     parse_time,

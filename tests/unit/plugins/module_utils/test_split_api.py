@@ -4,8 +4,8 @@ import pytest
 
 from fake_cluster import FakeClock, FakeCluster, service
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.split_api import (
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._split_api import (
     choose_version,
     ensure_split,
     route_acceptance,

@@ -1,13 +1,11 @@
 import pytest
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.weights import (
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._weights import (
     milli_shares,
-    normalise,
     parse_weight,
     render_smi_backends,
     validate_backends,
-    weights_diff,
 )
 
 
@@ -92,19 +90,3 @@ def test_parse_weight(value, expected):
 def test_parse_weight_rejects_garbage(value):
     with pytest.raises(CanaryError):
         parse_weight(value)
-
-
-def test_normalise_and_zero_sum():
-    assert normalise({"a": 90, "b": 10}) == {"a": 0.9, "b": 0.1}
-    with pytest.raises(CanaryError):
-        normalise({"a": 0})
-
-
-@pytest.mark.parametrize("before, after, expected", [
-    ({"a": 90, "b": 10}, {"a": 90, "b": 10}, {}),
-    ({"a": 90, "b": 10}, {"a": 20, "b": 80}, {"a": {"before": 90, "after": 20}, "b": {"before": 10, "after": 80}}),
-    (None, {"a": 1}, {"a": {"before": None, "after": 1}}),
-    ({"a": 1, "old": 5}, {"a": 1}, {"old": {"before": 5, "after": None}}),
-])
-def test_weights_diff(before, after, expected):
-    assert weights_diff(before, after) == expected

@@ -1,6 +1,6 @@
 """The two modules as Ansible runs them: argument spec, check mode, diff, failure fields.
 
-The cluster is the in-memory fake of module_utils.kube.Cluster (no API server here); a real API server is
+The cluster is the in-memory fake of module_utils._kube.Cluster (no API server here); a real API server is
 exercised by the integration tests.
 """
 

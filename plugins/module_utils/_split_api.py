@@ -3,10 +3,13 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
 """Ensure an SMI TrafficSplit or Gateway API HTTPRoute with given weights.
 
 ``ensure_split(cluster, params, ...)`` is the whole traffic_split module behind
-its argument spec. ``cluster`` is a :class:`kube.Cluster` or any object with the
+its argument spec. ``cluster`` is a :class:`_kube.Cluster` or any object with the
 same methods (the unit tests use a fake). The order is fixed: validate input,
 discover the API, check Services, read, compare, then at most one write.
 """
@@ -21,8 +24,8 @@ import json
 import re
 import time
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.weights import (
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._weights import (
     GATEWAY_GROUP,
     GATEWAY_KIND,
     GATEWAY_PLURAL,

@@ -3,6 +3,9 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
 """Pure log handling for traffic_ratio: timestamps, line classes, boundary and settle, de-duplication.
 
 Log lines come from the kubelet with ``timestamps=true``: ``<RFC 3339 nano> <line>``. Lines read from a
@@ -18,7 +21,7 @@ import calendar
 import re
 import time
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 
 NS = 1000000000
 

@@ -3,6 +3,9 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
 """The canary rollout's state, kept on the split object, and the decision taken from it at the start of a run.
 
 The canary role writes the state as one annotation (``STATE_ANNOTATION``) in the same request as the weights
@@ -36,7 +39,7 @@ import json
 import re
 import time
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 
 STATE_ANNOTATION = "meshlab.canary/rollout"
 SCHEMA_VERSION = 1

@@ -3,6 +3,9 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
 """The only place where meshlab.canary talks to the kubernetes Python client.
 
 ``connect(module)`` builds the client with kubernetes.core's own factory
@@ -25,7 +28,7 @@ __metaclass__ = type
 import copy
 import functools
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 
 try:
     import kubernetes

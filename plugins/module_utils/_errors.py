@@ -3,6 +3,9 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
 """The one exception type of meshlab.canary's module_utils.
 
 Pure logic raises CanaryError; each module's main() turns it into fail_json once.

@@ -3,10 +3,13 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
 """Collect samples for traffic_ratio (pod logs or an exec probe) and feed them to the Verdict.
 
 ``measure_ratio(cluster, params)`` is the whole traffic_ratio module behind its argument spec. ``cluster`` is
-a :class:`kube.Cluster` or a fake with the same methods; clock, sleep and wall time are injectable so the
+a :class:`_kube.Cluster` or a fake with the same methods; clock, sleep and wall time are injectable so the
 loops are tested without waiting.
 """
 
@@ -18,8 +21,8 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
-from ansible_collections.meshlab.canary.plugins.module_utils.samples import (
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._samples import (
     NS,
     Boundary,
     StreamTracker,
@@ -29,7 +32,7 @@ from ansible_collections.meshlab.canary.plugins.module_utils.samples import (
     newest_timestamp,
     parse_log,
 )
-from ansible_collections.meshlab.canary.plugins.module_utils.verdict import Verdict
+from ansible_collections.meshlab.canary.plugins.module_utils._verdict import Verdict
 
 READ_MARGIN_SECONDS = 5  # overlap between two log reads; duplicates are removed by StreamTracker
 MAX_READERS = 8

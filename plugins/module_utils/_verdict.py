@@ -3,6 +3,9 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
 """Statistics of traffic_ratio: exact-zero rule, sequential tests, Wilson intervals, error rate.
 
 Decision rule (also in the module documentation):
@@ -39,7 +42,7 @@ __metaclass__ = type
 import math
 from statistics import NormalDist
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 
 
 def z_two_sided(confidence):
@@ -485,50 +488,3 @@ def _pct(confidence):
 
 def _version_key(version):
     return (0, int(version), "") if version.isdigit() else (1, 0, version)
-
-
-# ---- fixed-size comparison (for documentation, bench and the calibration test) ----
-
-def _binom_logpmf(n, p):
-    lp, lq = math.log(p), math.log1p(-p)
-    base = math.lgamma(n + 1)
-    return [base - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * lp + (n - k) * lq for k in range(n + 1)]
-
-
-def _pmf(n, p):
-    return [math.exp(x) for x in _binom_logpmf(n, p)]
-
-
-def _fixed_ok(n, p0, tolerance, alpha, beta):
-    pmf0 = _pmf(n, p0)
-    # equal tails under H0: accept region [a, b]
-    acc, a = 0.0, 0
-    while a <= n and acc + pmf0[a] <= alpha / 2.0:
-        acc += pmf0[a]
-        a += 1
-    acc, b = 0.0, n
-    while b >= 0 and acc + pmf0[b] <= alpha / 2.0:
-        acc += pmf0[b]
-        b -= 1
-    for p1 in (p0 - tolerance, p0 + tolerance):
-        if 0.0 < p1 < 1.0:
-            pmf1 = _pmf(n, p1)
-            if sum(pmf1[a:b + 1]) > beta:
-                return False
-    return True
-
-
-def fixed_sample_size(p0, tolerance, alpha, beta, limit=20000):
-    """Smallest n of a fixed-size two-sided binomial test (equal tails, alpha) with power 1 - beta at p0 +/- tol."""
-    low, high = 1, 2
-    while not _fixed_ok(high, p0, tolerance, alpha, beta):
-        low, high = high, high * 2
-        if high > limit:
-            raise CanaryError("fixed sample size above {0}".format(limit))
-    while low < high:  # power is not strictly monotone in n for discrete tests; this finds a boundary
-        mid = (low + high) // 2
-        if _fixed_ok(mid, p0, tolerance, alpha, beta):
-            high = mid
-        else:
-            low = mid + 1
-    return high

@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshlab.canary contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
 """Container image references of a Helm release: extraction, normalisation, pull preflight.
 
 Pure functions, no I/O. Used by the filters C(mesh_release_images), C(mesh_image_plan) and

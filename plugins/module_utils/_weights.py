@@ -3,7 +3,10 @@
 # Copyright: (c) 2026, meshlab.canary maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Pure weight logic: validate, normalise, render per API version, read back, diff.
+# Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
+# may change in any release without notice; other collections and standalone modules must not use it.
+
+"""Pure weight logic: validate, render per API version, read back.
 
 No kubernetes import, no Ansible import: everything here is unit-tested directly.
 """
@@ -15,7 +18,7 @@ __metaclass__ = type
 import re
 from decimal import Decimal, InvalidOperation
 
-from ansible_collections.meshlab.canary.plugins.module_utils.errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 
 SMI_GROUP = "split.smi-spec.io"
 SMI_KIND = "TrafficSplit"
@@ -80,14 +83,6 @@ def validate_backends(backends, api="smi"):
     return result
 
 
-def normalise(weights):
-    """Shares from a mapping name -> weight (weights >= 0, not all zero)."""
-    total = sum(weights.values())
-    if total <= 0:
-        raise CanaryError("weights sum to zero: at least one weight must be above zero")
-    return dict((name, weight / total) for name, weight in weights.items())
-
-
 def milli_shares(pairs):
     """Shares in thousandths that add up to exactly 1000 (largest remainder method)."""
     total = sum(pair[1] for pair in pairs)
@@ -134,14 +129,3 @@ def parse_weight(value):
     if value is None:
         return 1  # Gateway API default weight
     raise CanaryError("cannot read the weight {0!r} found in the cluster".format(value))
-
-
-def weights_diff(before, after):
-    """Per-backend changes between two weight mappings (None = object absent)."""
-    before = before or {}
-    after = after or {}
-    changes = {}
-    for name in sorted(set(before) | set(after)):
-        if before.get(name) != after.get(name):
-            changes[name] = {"before": before.get(name), "after": after.get(name)}
-    return changes
