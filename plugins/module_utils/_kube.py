@@ -40,6 +40,13 @@ except ImportError:  # AnsibleK8SModule fails the module with kubernetes.core's 
         status = None
 
 try:
+    import yaml
+
+    KUBECONFIG_ERRORS = (yaml.YAMLError,)  # a kubeconfig file that is not YAML (kubernetes.core lets it through)
+except ImportError:
+    KUBECONFIG_ERRORS = ()
+
+try:
     import urllib3
 
     TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
@@ -184,6 +191,8 @@ def connect(module):
             "cannot reach the Kubernetes API ({0}): {1}. Check kubeconfig, context and host, and that the cluster "
             "is running.".format(_where(module.params), _transport_reason(exc))
         )
+    except KUBECONFIG_ERRORS as exc:
+        raise CanaryError(client_error_message(exc, module.params))
     except ApiException as exc:  # e.g. 401 on the version request
         # (the discoverer reads the server version and the API groups while the client is built)
         raise CanaryError(api_error_message(exc, "listing API groups"), status=getattr(exc, "status", None))

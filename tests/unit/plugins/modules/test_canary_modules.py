@@ -83,6 +83,15 @@ def test_split_unreachable_cluster_message(capsys):
     assert "Invalid kube-config file" in result["msg"]
 
 
+def test_split_malformed_kubeconfig_message(capsys, tmp_path):
+    path = tmp_path / "kubeconfig.yaml"
+    path.write_text("clusters: [this is not a kubeconfig\n")
+    result = run_module(traffic_split, dict(SPLIT, kubeconfig=str(path)), capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("cannot configure the Kubernetes client (the kubeconfig option): ")
+    assert result["msg"].endswith("Check kubeconfig, context and host.")
+
+
 def test_split_refused_connection_message(capsys):
     # the real client against a closed loopback port: nothing listens on 127.0.0.1:9
     args = dict(SPLIT, host="https://127.0.0.1:9", api_key="not-a-real-token", validate_certs=False)
