@@ -15,7 +15,7 @@ import random
 import sys
 import time
 
-from ratio_asn import _import_path
+from ratio_asn import _import_path, module_verdict
 
 SCENARIOS = [
     # label, expected, tolerance, alpha, beta, max_error_rate, margin (None: the default, half the limit)
@@ -27,10 +27,8 @@ RATES = (0.0, 0.01, 0.02, 0.025, 0.03, 0.034, 0.04, 0.045, 0.05, 0.06, 0.08)
 
 
 def stage(rnd, expected, error_rate, tol, alpha, beta, limit, margin, max_samples):
-    from ansible_collections.meshlab.canary.plugins.module_utils._verdict import Verdict
-
-    verdict = Verdict(expected, tolerance=tol, alpha=alpha, beta=beta, max_error_rate=limit,
-                      error_rate_margin=margin, max_samples=max_samples)
+    verdict = module_verdict(expected, tolerance=tol, alpha=alpha, beta=beta, max_error_rate=limit,
+                             error_rate_margin=margin, max_samples=max_samples)
     share = verdict.expected.get("2", 0.0)
     while verdict.decision() is None and not verdict.full():
         if rnd.random() < error_rate:

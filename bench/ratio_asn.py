@@ -40,12 +40,23 @@ SCENARIOS = [
 ]
 
 
-def stage(rnd, p0, share, tol, alpha, beta, min_samples, max_samples):
-    from ansible_collections.meshlab.canary.plugins.module_utils._verdict import Verdict
+def module_verdict(expected, **options):
+    """The Verdict traffic_ratio builds for ``options``, the module's argument spec filling in the rest."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+    from ansible_collections.meshlab.canary.plugins.module_utils._verdict import verdict_from_params
+    from ansible_collections.meshlab.canary.plugins.modules.traffic_ratio import argument_spec
+
+    result = ArgumentSpecValidator(argument_spec()).validate(dict(options, expected=expected))
+    if result.error_messages:
+        raise SystemExit("; ".join(result.error_messages))
+    return verdict_from_params(result.validated_parameters)
+
+
+def stage(rnd, p0, share, tol, alpha, beta, min_samples, max_samples):
     canary = int(round(p0 * 1000))
-    verdict = Verdict({"1": 1000 - canary, "2": canary}, tolerance=tol, alpha=alpha, beta=beta,
-                      min_samples=min_samples, max_samples=max_samples)
+    verdict = module_verdict({"1": 1000 - canary, "2": canary}, tolerance=tol, alpha=alpha, beta=beta,
+                             min_samples=min_samples, max_samples=max_samples)
     while verdict.decision() is None and not verdict.full():
         verdict.add("2" if rnd.random() < share else "1")
     decision, method, reason = verdict.finish("in simulation", "max_samples")

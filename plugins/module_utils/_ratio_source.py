@@ -9,7 +9,8 @@
 """Collect samples for traffic_ratio (pod logs or an exec probe) and feed them to the Verdict.
 
 ``measure_ratio(cluster, params)`` is the whole traffic_ratio module behind its argument spec. ``cluster`` is
-a :class:`_kube.Cluster` or a fake with the same methods; clock, sleep and wall time are injectable so the
+a :class:`_kube.Cluster` or a fake with the same methods; ``params`` are the module's validated parameters (every
+option present, defaults filled in), used as they are; clock, sleep and wall time are injectable so the
 loops are tested without waiting.
 """
 
@@ -32,7 +33,7 @@ from ansible_collections.meshlab.canary.plugins.module_utils._samples import (
     newest_timestamp,
     parse_log,
 )
-from ansible_collections.meshlab.canary.plugins.module_utils._verdict import Verdict
+from ansible_collections.meshlab.canary.plugins.module_utils._verdict import verdict_from_params
 
 READ_MARGIN_SECONDS = 5  # overlap between two log reads; duplicates are removed by StreamTracker
 MAX_READERS = 8
@@ -68,32 +69,20 @@ def _whole(params, name, low, high=None):
 def validate_ratio_params(params):
     """All checks that need no cluster; returns (verdict, regex)."""
     for name in ("namespace", "container"):
-        if not isinstance(params.get(name), str) or not params.get(name).strip():
+        if not params[name].strip():
             raise CanaryError("{0} must be a non-empty string".format(name))
-    if not isinstance(params.get("selector"), str) or not params.get("selector").strip():
+    if not params["selector"].strip():
         raise CanaryError("selector must be a label selector such as app=frontend")
-    if params.get("source", "logs") not in ("logs", "probe"):
-        raise CanaryError("source must be logs or probe, got {0!r}".format(params.get("source")))
-    regex = compile_pattern(params.get("pattern"))
-    verdict = Verdict(
-        params.get("expected"),
-        tolerance=params.get("tolerance"),
-        alpha=params.get("alpha"),
-        beta=params.get("beta"),
-        min_samples=params.get("min_samples"),
-        max_samples=params.get("max_samples"),
-        max_error_rate=params.get("max_error_rate"),
-        test=params.get("test") or "split",
-        error_rate_margin=params.get("error_rate_margin"),
-    )
+    regex = compile_pattern(params["pattern"])
+    verdict = verdict_from_params(params)
     _whole(params, "timeout", 1)
     _whole(params, "settle_seconds", 0)
     _whole(params, "poll_interval", 1)
-    if params.get("source") == "probe":
+    if params["source"] == "probe":
         _whole(params, "probe_requests", 1, 100000)
         _whole(params, "probe_request_timeout", 1, 3600)
-        url = params.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        url = params["url"]
+        if not url.startswith(("http://", "https://")):
             raise CanaryError("url must be an http:// or https:// URL, got {0!r}".format(url))
     return verdict, regex
 
@@ -335,7 +324,7 @@ def measure_ratio(cluster, params, clock=time.monotonic, sleep=time.sleep, wall_
     """Validate, collect samples from the chosen source, decide. Returns the module result (without changed)."""
     verdict, regex = validate_ratio_params(params)
     try:
-        if params.get("source", "logs") == "probe":
+        if params["source"] == "probe":
             return measure_probe(cluster, params, verdict, regex, clock=clock, sleep=sleep, wall_ns=wall_ns)
         return measure_logs(cluster, params, verdict, regex, clock=clock, sleep=sleep)
     except CanaryError as exc:

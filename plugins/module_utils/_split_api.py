@@ -9,7 +9,8 @@
 """Ensure an SMI TrafficSplit or Gateway API HTTPRoute with given weights.
 
 ``ensure_split(cluster, params, ...)`` is the whole traffic_split module behind
-its argument spec. ``cluster`` is a :class:`_kube.Cluster` or any object with the
+its argument spec: ``params`` are the module's validated parameters (every
+option present, defaults filled in), used as they are. ``cluster`` is a :class:`_kube.Cluster` or any object with the
 same methods (the unit tests use a fake). The order is fixed: validate input,
 discover the API, check Services, read, compare, then at most one write.
 """
@@ -79,29 +80,24 @@ def validate_params(params):
     name = params.get("name")
     if not isinstance(name, str) or not name.strip():
         raise CanaryError("name must be the name of the split object")
-    if params.get("state", "present") == "absent":
+    if params["state"] == "absent":
         return None
-    api = params.get("api") or "smi"
+    api = params["api"]
     if not params.get("service"):
         raise CanaryError("service (the root Service) is required when state is present")
     pairs = validate_backends(params.get("backends"), api)
     validate_annotations(params.get("annotations"))
-    resource_version = params.get("resource_version")
-    if resource_version is not None and not isinstance(resource_version, str):
-        raise CanaryError("resource_version must be a string (the metadata.resourceVersion read earlier, or \"\" "
-                          "for an object that must not exist yet), got {0!r}".format(resource_version))
     if api == "smi" and params.get("service") in dict(pairs):
         raise CanaryError("the root Service {0} must not also be a backend".format(params.get("service")))
     if api == "gateway":
-        port = params.get("port")
-        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        port = params["port"]
+        if not 1 <= port <= 65535:
             raise CanaryError("port must be a port number 1-65535, got {0!r}".format(port))
         gateway = params.get("gateway")
         if gateway is not None and not (gateway.get("name") or "").strip():
             raise CanaryError("gateway.name must name the Gateway to attach the HTTPRoute to")
-        timeout = params.get("wait_timeout")
-        if timeout is not None and timeout < 0:
-            raise CanaryError("wait_timeout must be >= 0 seconds, got {0}".format(timeout))
+        if params["wait_timeout"] < 0:
+            raise CanaryError("wait_timeout must be >= 0 seconds, got {0}".format(params["wait_timeout"]))
     return pairs
 
 
@@ -110,12 +106,10 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 
 
 def validate_annotations(annotations):
-    """The ``annotations`` option: {key: str or None}; keys as Kubernetes allows them (prefix/name)."""
+    """The ``annotations`` option (a dict, or None): values str/mapping/list or None; keys as Kubernetes allows
+    them (prefix/name)."""
     if annotations is None:
         return
-    if not isinstance(annotations, dict):
-        raise CanaryError("annotations must be a mapping of annotation key to string value (null removes the key), "
-                          "got {0}".format(type(annotations).__name__))
     for key, value in annotations.items():
         prefix, _slash, name = key.rpartition("/") if isinstance(key, str) else ("", "", "")
         if (not isinstance(key, str) or not _ANNOTATION_NAME.match(name) or len(name) > 63
@@ -188,7 +182,7 @@ def parent_refs(params):
         if gateway.get("section_name"):
             ref["sectionName"] = gateway["section_name"]
         return [ref]
-    return [{"group": "", "kind": "Service", "name": params["service"], "port": params.get("port") or 80}]
+    return [{"group": "", "kind": "Service", "name": params["service"], "port": params["port"]}]
 
 
 def _norm_parent(ref, namespace):
@@ -210,7 +204,7 @@ def _norm_backend_ref(ref):
 def desired_object(params, pairs, api, version, current):
     """The full object to write, starting from ``current`` (kept: metadata, matches, filters, hostnames)."""
     info = API[api]
-    name, namespace = params["name"], params.get("namespace") or "default"
+    name, namespace = params["name"], params["namespace"]
     obj = copy.deepcopy(current) if current else {"metadata": {"name": name, "namespace": namespace}}
     obj["apiVersion"] = "{0}/{1}".format(info["group"], version)
     obj["kind"] = info["kind"]
@@ -220,7 +214,7 @@ def desired_object(params, pairs, api, version, current):
         spec["service"] = params["service"]
         spec["backends"] = render_smi_backends(pairs, version)
     else:
-        port = params.get("port") or 80
+        port = params["port"]
         refs = [{"group": "", "kind": "Service", "name": service, "port": port, "weight": weight}
                 for service, weight in pairs]
         spec["parentRefs"] = parent_refs(params)
@@ -259,13 +253,13 @@ def needs_change(api, current, desired, namespace):
 
 def check_services(cluster, params, pairs, api):
     """Fail (listing every missing one) unless the root and all backend Services exist with the port."""
-    namespace = params.get("namespace") or "default"
+    namespace = params["namespace"]
     wanted = []
     if api == "smi" or not params.get("gateway"):
         wanted.append((params["service"], "root"))
     wanted.extend((pair[0], "backend") for pair in pairs)
     missing, portless = [], []
-    port = params.get("port") or 80
+    port = params["port"]
     for service, role in wanted:
         svc = cluster.get_service(service, namespace)
         if svc is None:
@@ -315,7 +309,7 @@ def route_acceptance(obj, parents, namespace):
 
 def wait_accepted(cluster, params, version, written, timeout, sleep=time.sleep, monotonic=time.monotonic,
                   interval=1.0):
-    namespace = params.get("namespace") or "default"
+    namespace = params["namespace"]
     parents = parent_refs(params)
     deadline = monotonic() + timeout
     obj = written
@@ -339,10 +333,10 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
     """Create, update or delete the split; return the module result."""
     pairs = validate_params(params)
     changed_at = None
-    api = params.get("api") or "smi"
+    api = params["api"]
     info = API[api]
-    state = params.get("state") or "present"
-    name, namespace = params["name"].strip(), params.get("namespace") or "default"
+    state = params["state"]
+    name, namespace = params["name"].strip(), params["namespace"]
 
     served = cluster.served_versions(info["group"], info["plural"])
     if state == "absent" and not served and not params.get("api_version"):
@@ -393,8 +387,7 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
         if api == "gateway" and not check_mode:
             # also when nothing changed: a rerun after a timed-out wait must not report success for a route
             # that is still not accepted (an accepted route returns at once)
-            timeout = params.get("wait_timeout")
-            timeout = 60 if timeout is None else timeout
+            timeout = params["wait_timeout"]
             try:
                 wait_accepted(cluster, params, version, written, timeout, sleep=sleep, monotonic=monotonic)
             except CanaryError as exc:

@@ -145,9 +145,6 @@ def _fraction(value, name, low, high, low_open=True, high_open=True):
     return float(value)
 
 
-TESTS = ("split", "presence")
-
-
 class ErrorRateTest(object):
     """The error-rate rule: a one-sided SPRT of H0 e = limit - margin against H1 e = limit on counted lines.
 
@@ -209,10 +206,8 @@ class Verdict(object):
     """Feed samples and error lines one by one (in time order); ask ``decision()`` at any point; ``finish()`` at
     the end. Nothing is counted once a decision exists or ``max_samples`` samples are in."""
 
-    def __init__(self, expected, tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=5000,
-                 max_error_rate=0.05, test="split", error_rate_margin=None):
-        if test not in TESTS:
-            raise CanaryError("test must be one of {0}, got {1!r}".format(", ".join(TESTS), test))
+    def __init__(self, expected, tolerance, alpha, beta, min_samples, max_samples, max_error_rate, test,
+                 error_rate_margin):
         self.test = test
         self.weights, self.expected = expected_shares(expected)
         self.tolerance = _fraction(tolerance, "tolerance", 0.0, 0.5, high_open=False)
@@ -488,3 +483,13 @@ def _pct(confidence):
 
 def _version_key(version):
     return (0, int(version), "") if version.isdigit() else (1, 0, version)
+
+
+# The traffic_ratio options a Verdict is built from; their defaults are the module's argument spec's.
+VERDICT_OPTIONS = ("tolerance", "alpha", "beta", "min_samples", "max_samples", "max_error_rate", "test",
+                   "error_rate_margin")
+
+
+def verdict_from_params(params):
+    """The Verdict for traffic_ratio's validated parameters (every option present)."""
+    return Verdict(params["expected"], **dict((name, params[name]) for name in VERDICT_OPTIONS))

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from module_args import split_params
 
 from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 from ansible_collections.meshlab.canary.plugins.module_utils._kube import auth_argument_spec, connect, kubeconfig_secrets
@@ -166,8 +167,8 @@ def test_a_removed_crd_is_not_served_in_the_next_run(api):
 
 def test_ensure_split_through_the_real_client(api):
     cluster = cluster_for(api)
-    p = dict(name="backend-ts", namespace="default", service="backend-svc", state="present", api="smi",
-             backends=[{"service": "backend-v1", "weight": 90}, {"service": "backend-v2", "weight": 10}])
+    p = split_params(name="backend-ts", service="backend-svc",
+                     backends=[{"service": "backend-v1", "weight": 90}, {"service": "backend-v2", "weight": 10}])
     first = ensure_split(cluster, p)
     assert first["changed"] is True
     posted = json.loads([r for r in api.requests if r[0] == "POST"][0][3])

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from fake_cluster import FakeClock, FakeLogCluster, LogPod
+from module_args import ratio_params
 
 from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 from ansible_collections.meshlab.canary.plugins.module_utils._ratio_source import (
@@ -17,13 +18,9 @@ LINE = '{{"name":"backend","version":"{0}"}} '
 
 
 def params(**over):
-    base = dict(namespace="default", selector="app=frontend", container="frontend", source="logs",
-                expected={"1": 90, "2": 10}, pattern=r'"version"\s*:\s*"(?P<version>[^"]+)"',
-                tolerance=0.05, alpha=0.01, beta=0.01, min_samples=100, max_samples=5000, timeout=600,
-                settle_seconds=10, max_error_rate=0.05, poll_interval=5, url="http://backend-svc/",
-                probe_requests=100, probe_request_timeout=5)
+    base = dict(expected={"1": 90, "2": 10})
     base.update(over)
-    return base
+    return ratio_params(**base)
 
 
 def steady(period, chooser, start_t):
