@@ -18,84 +18,24 @@ author:
 description:
   - Counts which backend version answered each request seen by the client pods, and decides with declared error
     rates whether the observed split matches the O(expected) weights. Read-only; never reports C(changed).
-  - With O(source=logs) (default) it reads the container logs of B(every) pod that matches O(selector)
-    concurrently (unlike M(kubernetes.core.k8s_log), which reads only the first pod). Only lines logged after a
-    boundary count. The boundary is the newest log timestamp present in any matching pod when the module starts,
-    plus O(settle_seconds). Log timestamps come from the nodes, so clock skew between the controller and the cluster
-    does not matter. In addition, lines older than the module start plus O(settle_seconds) are never read (the
-    log requests use C(sinceSeconds), which the kubelet applies against its own clock, to within a second), so
-    pods that were quiet before the start do not shorten the settle window. Pods that appear later are included.
-  - "B(Restarts.) Every poll reads each pod's current log and then its previous instance's log, and merges the two
-    by timestamp. A container's instances never overlap in time, so the position of a line (its timestamp and its
-    rank among lines with the same timestamp) tells what was already counted, whichever of the two logs it comes
-    from. The pod status (C(containerID), C(restartCount)) is not used for this: the kubelet publishes it later than
-    the new instance starts logging. So every line after the boundary is counted once, in any order of the status
-    update and the log rotation, and the tail the old instance wrote after the last poll is read from the previous
-    log (a leak just before a restart is seen). What can still be lost is listed in the notes."
-  - With O(source=probe) it waits O(settle_seconds), then execs into a matching pod (round robin over the running
-    pods) and sends O(probe_requests) requests to O(url) in one C(sh -c) loop of C(curl -s), repeated until a
-    decision is reached. Use it for fast stages; it needs C(sh) and C(curl) in the container.
+  - With O(source=logs) it reads the container logs of B(every) pod that matches O(selector) concurrently (unlike
+    M(kubernetes.core.k8s_log), which reads only the first pod). Only lines logged after a boundary count (the
+    newest log timestamp in any matching pod at module start plus O(settle_seconds), on the nodes' clocks, so
+    controller clock skew does not matter). Pods that appear later are included, and every line is counted once,
+    also across container restarts.
+  - With O(source=probe) it waits O(settle_seconds), then execs into a running matching pod (round robin) and sends
+    O(probe_requests) requests to O(url) per round in one C(sh -c) loop of C(curl -s), until a decision is reached.
+    Use it for fast stages; it needs C(sh) and C(curl) in the container.
   - Each non-blank line is matched with O(pattern). A match is one sample of the version in the named group
-    C(version). Blank lines are skipped. Any other line (a failed request, an error page) counts as an error,
-    reported separately and judged by the error-rate test below. Lines are counted in time order, and counting stops
-    at the decision or at exactly O(max_samples) samples; the rest of that poll is not counted.
-  - "B(Statistics.) The weights in O(expected) are normalised to shares p0 = weight / sum of weights."
-  - "B(Exact zero.) A version with weight 0, or a version not listed in O(expected), must get no sample at all: one
-    sample fails the stage. Passing needs at least n0 = ceil(ln(beta) / ln(1 - tolerance)) samples (90 with the
-    defaults) when there is such a version or only one version has weight, so that a leak of O(tolerance) or more
-    would have been seen with probability at least 1 - O(beta)."
-  - "B(Sequential test.) For each tested version two one-sided sequential probability ratio tests (SPRT, Wald)
-    run on the stream of samples: H0 p = p0 against H1 p = p0 + tolerance, and H0 p = p0 against H1 p = p0 -
-    tolerance (a side is skipped when p0 +/- tolerance falls outside (0, 1)). Each test rejects H0 when its log
-    likelihood ratio reaches ln(1 / alpha') and accepts H0 when it falls to ln(beta), with alpha' = O(alpha) / k
-    and k = 2 m + 1 (Bonferroni over the two sides of the m tested versions and the error-rate test; 2 m when
-    O(max_error_rate) is 0 or 1). With two versions only one is tested (m = 1), because the shares are
-    complementary; with three or more every version with weight above zero is tested. The stage passes when every
-    side and the error-rate test have accepted H0 and at least O(min_samples) samples were counted; it fails as
-    soon as any of them rejects H0. These bounds (rather than Wald's approximations) make the guarantees exact by
-    Ville's inequality: a correctly routed stage whose error rate is at most O(max_error_rate) - O(error_rate_margin)
-    fails with probability at most O(alpha), and a stage whose share is off by O(tolerance) or more passes with
-    probability at most O(beta), whenever the tests reach a decision."
-  - "B(Error-rate test.) A one-sided SPRT on every counted line (an error line is a hit) of H0 error rate e0 =
-    O(max_error_rate) - O(error_rate_margin) against H1 error rate O(max_error_rate), at alpha' and O(beta) as
-    above. A stage whose error rate is e0 or less fails by it with probability at most alpha'; one whose error rate
-    is O(max_error_rate) or more passes with probability at most O(beta). Between the two (the indifference zone)
-    either can happen. With the defaults (limit 0.05, margin 0.025, 90/10) no error line needs about 180 lines,
-    an error rate of 0.025 about 580 (C(bench/error_rate.py) prints measured figures). O(max_error_rate=0) fails at
-    the first error line; O(max_error_rate=1) switches the rule off. At truncation an open error-rate test is
-    decided by the Wilson interval of the error rate: fail when O(max_error_rate) lies below the interval at
-    1 - 2 alpha', pass when the interval at 1 - O(beta) lies below O(max_error_rate), otherwise fail as
-    inconclusive. With O(test=presence) the error-rate test only fails a stage on evidence (it rejects H0); it does
-    not hold a pass back."
-  - "B(Truncation.) If O(max_samples) samples are reached, or O(timeout) with at least the required samples, while
-    a sequential test is still open, the module decides by Wilson score intervals and says so (RV(method=wilson)):
-    it fails when p0 lies outside the interval at confidence 1 - 2 alpha' (evidence of misrouting); it passes
-    only when the interval at confidence 1 - O(beta) (an equivalence test with each tail O(beta) / 2) lies within
-    p0 +/- O(tolerance) on every open side, so a misrouted split still rarely passes (simulated miss rate 0.010 at
-    O(beta=0.01), 90/10, with only 600 samples); otherwise it fails as inconclusive and asks for more samples. The
-    price of too few samples is therefore failed stages, not passed misroutes. With fewer than the required samples
-    at O(timeout) the stage fails for too few samples."
-  - "B(Presence test.) With O(test=presence) no share is tested: the module passes as soon as at least
-    O(min_samples) samples were counted and every version with weight above zero has answered at least once, and
-    fails (RV(method=presence)) when O(max_samples) or O(timeout) is reached without that. Versions with weight 0
-    still follow the exact-zero rule. Use it where no split exists and the load balancer's distribution is not
-    specified (NGINX Service Mesh balances with least_time before a TrafficSplit exists), to check only that every
-    version answers; O(tolerance), O(alpha) and O(beta) then only size the reported intervals and the exact-zero rule."
-  - Reported intervals are Wilson score intervals at confidence 1 - O(alpha) / k, Bonferroni-adjusted over the k
-    versions reported.
-  - "B(Defaults.) O(tolerance=0.05), O(alpha=0.01) and O(beta=0.01) follow the Gateway API weight conformance test
-    (each share within 0.05) with strict error rates. Measured by seeded simulation (C(bench/ratio_asn.py), 2,000
-    correct and 2,000 off-by-tolerance stages each), the test then needs on average about 490 samples at a 90/10
-    split, 860 at 80/20 and 1320 at 50/50, about half of the fixed-size binomial test with the same guarantees
-    (1053, 1686 and 2433 samples). O(min_samples=100) covers the exact-zero rule (90 samples). O(max_samples=5000)
-    lies above the 99th percentile of the sample count in the hardest case (50/50, about 3200), so the Wilson
-    fallback is rare. O(timeout=600) allows 10 minutes; the tutorial's frontend sends one request per second per
-    pod, too slow for the strict defaults, so use O(source=probe) or loosen to O(tolerance=0.1) and O(beta=0.05)
-    (about 130 samples at 90/10). O(settle_seconds=10) covers the few seconds the mesh needs to push new weights to
-    the sidecars. O(max_error_rate=0.05) with its margin 0.025 tolerates occasional failed requests but fails a stage
-    in which the new version visibly errors; measured (C(bench/error_rate.py), 2,000 correctly routed 90/10 stages
-    per rate) a stage fails at an error rate of 0.025 in 1.0 % of the stages, at 0.034 in 21 %, at 0.04 in 78 %
-    and at 0.05 in 99 %."
+    C(version); any other line (a failed request, an error page) is an error. Lines are counted in time order,
+    and counting stops at the decision or at exactly O(max_samples) samples.
+  - With O(test=split) a version with weight 0 (or not in O(expected)) must get no sample, the shares of the
+    others are tested sequentially against O(expected) +/- O(tolerance) (a correct stage fails with probability
+    at most O(alpha), a stage off by O(tolerance) or more passes with probability at most O(beta)), and the error
+    rate is tested against O(max_error_rate). With O(test=presence) every version with weight must answer at least
+    once. RV(method) says how the decision was reached.
+  - The decision rule, its guarantees, the truncation fallback and the sample counts the defaults need are in
+    R(How traffic_ratio decides a stage,ansible_collections.meshlab.canary.docsite.traffic_ratio_statistics).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshlab.canary._attributes
@@ -134,7 +74,7 @@ options:
     required: true
   test:
     description:
-      - V(split) tests the shares against O(expected) (sequential test, exact zero, see the notes).
+      - V(split) tests the shares against O(expected) (sequential test, exact zero; see the description).
       - V(presence) only requires every version with weight above zero to answer at least once among at least
         O(min_samples) samples (and versions with weight 0 to stay at zero), for traffic that has no defined split.
     type: str
@@ -192,9 +132,9 @@ options:
   error_rate_margin:
     description:
       - Width of the error-rate test's indifference zone below O(max_error_rate). A stage whose error rate is at most
-        O(max_error_rate) - O(error_rate_margin) fails by the error-rate test with probability at most alpha' (see
-        the notes); between that rate and O(max_error_rate) it may pass or fail. A narrower margin needs more lines.
-      - Must lie in (0, O(max_error_rate)). The default is half of O(max_error_rate) (0.025 for 0.05).
+        O(max_error_rate) - O(error_rate_margin) fails by the error-rate test with probability at most alpha' (O(alpha)
+        shared by the tests that can fail a correct stage, see the statistics guide); between that rate and O(max_error_rate) it may pass or fail. A narrower margin needs more lines.
+      - Must lie in (0, O(max_error_rate)). When not given, half of O(max_error_rate).
       - Ignored when O(max_error_rate) is 0 or 1.
     type: float
   poll_interval:
