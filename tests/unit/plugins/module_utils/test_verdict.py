@@ -9,7 +9,6 @@ from module_args import verdict as make_verdict
 from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
 from ansible_collections.meshlab.canary.plugins.module_utils._verdict import (
     Sprt,
-    Verdict,
     expected_shares,
     wilson,
     zero_check_samples,
