@@ -132,8 +132,9 @@ options:
   error_rate_margin:
     description:
       - Width of the error-rate test's indifference zone below O(max_error_rate). A stage whose error rate is at most
-        O(max_error_rate) - O(error_rate_margin) fails by the error-rate test with probability at most alpha' (O(alpha)
-        shared by the tests that can fail a correct stage, see the statistics guide); between that rate and O(max_error_rate) it may pass or fail. A narrower margin needs more lines.
+        O(max_error_rate) - O(error_rate_margin) fails by the error-rate test with probability at most alpha'
+        (O(alpha) shared by the tests that can fail a correct stage, see the statistics guide); between that rate and
+        O(max_error_rate) it may pass or fail. A narrower margin needs more lines.
       - Must lie in (0, O(max_error_rate)). When not given, half of O(max_error_rate).
       - Ignored when O(max_error_rate) is 0 or 1.
     type: float

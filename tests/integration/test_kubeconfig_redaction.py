@@ -73,8 +73,8 @@ def test_traffic_split_dict_kubeconfig(api, crds, custom, lab_services, verbosit
 @pytest.mark.parametrize("verbosity", [1, 3], ids=["-v", "-vvv"])
 def test_traffic_ratio_dict_kubeconfig_on_failure(api, namespace, verbosity):
     kubeconfig = _kubeconfig_with_secrets()
-    rc, output = _run_verbose("kubeconfig_redaction", {"it_namespace": namespace, "it_expected": {"1": 90, "2": 10},
-                                                "it_kubeconfig": kubeconfig}, verbosity)
+    extra_vars = {"it_namespace": namespace, "it_expected": {"1": 90, "2": 10}, "it_kubeconfig": kubeconfig}
+    rc, output = _run_verbose("kubeconfig_redaction", extra_vars, verbosity)
     # the message names the namespace unmasked (a whole-option redaction masks any kubeconfig value in it)
     assert rc != 0 and "matches no pods in namespace {0}:".format(namespace) in output, output[-3000:]
     _assert_redacted(output, kubeconfig, verbosity)
