@@ -19,10 +19,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import config
 
-from support import waiting
+from support import fixtures, waiting
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures"
@@ -84,23 +83,13 @@ def namespace(api):
     kubectl("delete", "namespace", name, "--wait=true", "--timeout=90s", check=False, timeout=120)
 
 
-FIXTURE_CRDS = ("trafficsplits.split.smi-spec.io", "httproutes.gateway.networking.k8s.io")
-
-
 @pytest.fixture(scope="module")
 def crds(api, tmp_path_factory):
     """TrafficSplit (from the pinned NSM chart) and HTTPRoute (untrimmed Gateway API v1.2.1), taken from
     the chart cache, Established and served; the ones this module creates are deleted again (later suites
     share the cluster and may test behaviour without them)."""
-    out = tmp_path_factory.mktemp("crds")
-    run(str(FIXTURES / "cached-crds"), str(out))
-    created = []
-    for path in sorted(out.glob("*.yaml")):
-        body = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if waiting.apply_crd(api, body):
-            created.append(body["metadata"]["name"])
-    for name in FIXTURE_CRDS:
-        waiting.crd_ready(api, name)
+    created = [name for name, body in fixtures.cached_crds(tmp_path_factory.mktemp("crds")).items()
+               if waiting.apply_crd(api, body)]
     yield
     for name in created:
         waiting.delete_crd(api, name)

@@ -10,6 +10,10 @@
 # 0.0.0.0:80. Service starts are denied with a policy-rc.d for the duration of
 # the install, and the packaged service is disabled afterwards; meshsim runs its
 # own nginx processes bound to 127.0.0.1 only.
+#
+#   tests/dataplane/setup.sh --check WHO   only check (the suites and molecule `default` that run meshsim,
+#                                          inside the network namespace where nothing can be installed):
+#                                          exit 1 with what to do when nginx or curl is missing
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,6 +37,13 @@ except envoy.EnvoyError as exc:
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ "${1:-}" = "--check" ]; then
+  [ "${#need[@]}" -eq 0 ] && exit 0
+  echo "${2:-dataplane setup}: ${need[*]} missing (tests/dataplane/meshsim runs the real nginx and curl); run" \
+       "tests/dataplane/setup.sh (as root, OUTSIDE the network namespace: it needs the Debian registry) before" \
+       "tests/cluster/run-all" >&2
+  exit 1
+fi
 if [ "${#need[@]}" -eq 0 ]; then
   echo "dataplane setup: nginx and curl already installed"
   check_envoy

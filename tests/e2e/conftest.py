@@ -19,6 +19,7 @@ import threading
 import time
 
 import pytest
+import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -33,15 +34,19 @@ if not os.environ.get("KUBECONFIG"):
                 allow_module_level=True)
 
 
-def _chart_cache():
+LOCALCLUSTER_INVENTORY = os.path.join(REPO, "tests", "support", "localcluster-inventory.yml")
+
+
+def _require_chart_cache():
+    """Fail at collection, naming the places looked at, when the shared chart cache is missing (the play's
+    lookup of the same script would only say that it failed)."""
     proc = subprocess.run([os.path.join(REPO, "tests", "fixtures", "chart-cache-dir")], capture_output=True,
                           text=True, timeout=30, check=False)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip())
-    return proc.stdout.strip()
 
 
-CACHE_DIR = _chart_cache()
+_require_chart_cache()
 # Reports of this session are written to a fresh directory (concurrent runs on one machine never
 # share one) and copied to KEPT_ARTIFACTS when the session ends.
 ARTIFACTS = tempfile.mkdtemp(prefix="e2e-artifacts-")
@@ -60,26 +65,19 @@ FAULT_ANNOTATIONS = ("meshsim.test/misroute", "meshsim.test/route-weights", "mes
 
 
 def base_vars():
-    """Extra vars for site.yml against the local cluster (the same knobs as molecule `default`)."""
-    return {
-        "cluster_provider": "existing",
-        "meshlab_kubeconfig": os.environ["KUBECONFIG"],
-        # The real NSM 2.0.0 chart from the shared cache (digest verified by the role), the role's own values
-        # and image post-renderer, then the test-only step that drops webhooks and the APIService. SPIRE's
-        # persistent storage off here (molecule default runs "on" with a prepared volume).
-        "meshlab_cache_dir": CACHE_DIR,
-        "service_mesh_post_renderers": [os.path.join(REPO, "tests", "fixtures", "post-renderers", "drop-dialers")],
+    """Extra vars for site.yml against the local cluster: what molecule `default` uses too
+    (tests/support/localcluster-inventory.yml, templated by Ansible), plus this suite's own."""
+    with open(LOCALCLUSTER_INVENTORY) as handle:
+        extra = dict(yaml.safe_load(handle)["all"]["vars"])
+    extra.update({
+        "localcluster_repo": REPO,
+        # SPIRE's persistent storage off here (molecule default runs "on" with a prepared volume).
         "service_mesh_work_dir": os.path.join(ARTIFACTS, "work"),
         "service_mesh_mtls_persistent_storage": "off",
-        "service_mesh_helm_timeout": "5m0s",
-        "service_mesh_ready_timeout": 120,
         "apps_namespace": NAMESPACE,
-        "apps_sidecar_check": False,
         "apps_presplit_check": False,
-        "apps_wait_timeout": 120,
-        "apps_frontend_initial_delay": 1,
-        "apps_frontend_request_interval": 0.02,
-    }
+    })
+    return extra
 
 
 def canary_vars(report_dir, stages, **overrides):

@@ -5,7 +5,7 @@ diff mode from the command line) and checks the cluster with the kubernetes Pyth
 local cluster's network namespace, started by ``tests/cluster/suites.d/30-modules``; without ``KUBECONFIG`` they
 are skipped (or fail, when ``MESHLAB_IT_REQUIRE_CLUSTER=1``, as the suite sets it).
 
-Helpers here: the CRDs (from the chart cache, ``tests/fixtures/cached-crds``), a namespace per test (deleted afterwards), Services, a snapshot of what a
+Helpers here: the CRDs (from the chart cache, ``support.fixtures.cached_crds``), a namespace per test (deleted afterwards), Services, a snapshot of what a
 namespace holds (to prove a rejected task changed nothing), ``run_play`` and a bounded HTTPRoute status writer
 that stands in for a GAMMA mesh controller.
 """
@@ -21,11 +21,13 @@ import time
 import uuid
 
 import pytest
-import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from support import waiting
+from support import fixtures, waiting
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dataplane"))
+from meshsim_lib import kube as meshsim_kube, routestatus  # noqa: E402  (the mesh stand-in's GAMMA status)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -33,21 +35,8 @@ PLAYBOOKS = os.path.join(HERE, "playbooks")
 INVENTORY = os.path.join(HERE, "inventory.yml")
 
 
-def _cached_crds():
-    """TrafficSplit from the pinned NSM chart, HTTPRoute from the untrimmed Gateway API bundle (chart cache)."""
-    out = tempfile.mkdtemp(prefix="it-crds-")
-    proc = subprocess.run([os.path.join(REPO, "tests", "fixtures", "cached-crds"), out], capture_output=True,
-                          text=True, timeout=60, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.strip() or "tests/fixtures/cached-crds failed")
-    return out
-
-
-CRD_DIR = _cached_crds() if os.environ.get("KUBECONFIG") else ""
-CRD_FILES = {
-    "smi": ("trafficsplits.split.smi-spec.io", os.path.join(CRD_DIR, "trafficsplit.yaml")),
-    "gateway": ("httproutes.gateway.networking.k8s.io", os.path.join(CRD_DIR, "httproute.yaml")),
-}
+CRDS = fixtures.cached_crds() if os.environ.get("KUBECONFIG") else {}
+CRD_NAMES = {"smi": fixtures.TRAFFICSPLIT, "gateway": fixtures.HTTPROUTE}
 SMI = ("split.smi-spec.io", "v1alpha3", "trafficsplits")
 ROUTE = ("gateway.networking.k8s.io", "v1", "httproutes")
 PLAY_TIMEOUT = 180  # seconds, per ansible-playbook run
@@ -78,19 +67,18 @@ def custom(api):
 
 def apply_crd(api, which):
     """Create or replace a fixture CRD and wait until it is Established and served."""
-    with open(CRD_FILES[which][1]) as handle:
-        waiting.apply_crd(api, yaml.safe_load(handle))
+    waiting.apply_crd(api, CRDS[CRD_NAMES[which]])
 
 
 def delete_crd(api, which):
     """Delete a fixture CRD and wait until it is gone (not only terminating) and discovery no longer serves it."""
-    waiting.delete_crd(api, CRD_FILES[which][0])
+    waiting.delete_crd(api, CRD_NAMES[which])
 
 
 @pytest.fixture(scope="session")
 def crds(api):
     """Both fixture CRDs applied (TrafficSplit v1alpha3 as NSM 2.0.0 serves it, HTTPRoute v1)."""
-    for which in CRD_FILES:
+    for which in CRD_NAMES:
         apply_crd(api, which)
 
 
@@ -224,65 +212,36 @@ def play():
 # ---- a stand-in for the mesh's GAMMA controller ---------------------------------------------------
 
 class RouteStatusWriter(object):
-    """Writes ``status.parents`` (Accepted at the current generation) for Service-parented HTTPRoutes.
+    """Writes ``status.parents`` for Service-parented HTTPRoutes, as meshsim's controller does (the same
+    ``meshsim_lib.routestatus`` and ``Kube.write_route_status``), without meshsim's data plane.
 
     A real mesh controller does this; the cluster has none. ``accept=False`` writes Accepted=False instead
     (a controller rejecting the route); ``stale=True`` accepts, but always at generation 1 (a controller that has
     not seen the latest change). Runs in a thread, polls every 0.2 s, stops with the block.
     """
 
-    CONTROLLER = "meshlab.test/it-status-writer"
-
-    def __init__(self, api, namespace, accept=True, stale=False, max_seconds=300):
-        self.custom = client.CustomObjectsApi(api)
-        self.namespace = namespace
-        self.accept = accept
-        self.stale = stale  # report observedGeneration 1 forever (a controller that lags behind)
+    def __init__(self, namespace, accept=True, stale=False, max_seconds=300):
+        self.kube = meshsim_kube.Kube(os.environ["KUBECONFIG"], namespace)
+        self.options = {"reject": None if accept else "NotAllowedByListeners",
+                        "observed_generation": 1 if stale else None}
         self.max_seconds = max_seconds
         self.stop = threading.Event()
         self.writes = 0
         self.errors = []
         self.thread = threading.Thread(target=self._loop, name="route-status-writer", daemon=True)
 
-    def _desired(self, route):
-        generation = 1 if self.stale else route["metadata"].get("generation")
-        parents = []
-        for ref in route["spec"].get("parentRefs") or []:
-            if ref.get("kind") != "Service":
-                continue
-            cond = {"type": "Accepted", "observedGeneration": generation,
-                    "lastTransitionTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            if self.accept:
-                cond.update(status="True", reason="Accepted", message="accepted by the integration-test writer")
-            else:
-                cond.update(status="False", reason="NotAllowedByListeners", message="rejected by the test writer")
-            parent_ref = {"group": "", "kind": "Service", "name": ref["name"]}
-            if ref.get("port") is not None:
-                parent_ref["port"] = ref["port"]
-            parents.append({"parentRef": parent_ref, "controllerName": self.CONTROLLER, "conditions": [cond]})
-        return parents
-
-    def _current(self, route):
-        return [(p.get("parentRef"), [(c.get("status"), c.get("observedGeneration")) for c in p.get("conditions", [])])
-                for p in (route.get("status") or {}).get("parents") or []]
-
     def _loop(self):
         deadline = time.monotonic() + self.max_seconds
-        group, version, plural = ROUTE
         while not self.stop.is_set() and time.monotonic() < deadline:
             try:
-                routes = self.custom.list_namespaced_custom_object(group, version, self.namespace, plural)["items"]
-                for route in routes:
-                    parents = self._desired(route)
-                    if self._current(route) == self._current({"status": {"parents": parents}}):
-                        continue
-                    body = {"apiVersion": route["apiVersion"], "kind": route["kind"],
-                            "metadata": {"name": route["metadata"]["name"], "namespace": self.namespace,
-                                         "resourceVersion": route["metadata"]["resourceVersion"]},
-                            "spec": route["spec"], "status": {"parents": parents}}
-                    self.custom.replace_namespaced_custom_object_status(
-                        group, version, self.namespace, plural, route["metadata"]["name"], body)
-                    self.writes += 1
+                objs = self.kube.list_route_inputs()
+                names = set(svc["metadata"]["name"] for svc in objs["services"])
+                now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                for route in objs["routes"]:
+                    parents = routestatus.desired_parents(route, names, now, **self.options)
+                    if routestatus.needs_update(route, parents):
+                        self.kube.write_route_status(route, parents)
+                        self.writes += 1
             except ApiException as exc:
                 if exc.status not in (404, 409):  # deleted meanwhile / changed meanwhile: next poll
                     self.errors.append(str(exc))
@@ -299,10 +258,10 @@ class RouteStatusWriter(object):
 
 
 @pytest.fixture
-def status_writer(api):
+def status_writer():
     """Factory: ``with status_writer(ns): ...`` runs the stand-in controller for the block."""
     def make(namespace, accept=True, stale=False):
-        return RouteStatusWriter(api, namespace, accept=accept, stale=stale)
+        return RouteStatusWriter(namespace, accept=accept, stale=stale)
     return make
 
 

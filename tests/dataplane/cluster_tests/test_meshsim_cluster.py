@@ -17,17 +17,15 @@ import time
 import uuid
 
 import pytest
-import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from meshsim_lib import faults, tutorial
-from support import waiting
+from support import fixtures, waiting
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 MESHSIM = os.path.join(REPO, "tests", "dataplane", "meshsim")
-CACHED_CRDS = os.path.join(REPO, "tests", "fixtures", "cached-crds")  # TrafficSplit, HTTPRoute from the chart cache
 VERSION = re.compile(r'"version":"(?P<version>\d+)"')
 SLEEP_SCALE = "0.1"  # the frontend's `sleep 10` / `sleep 1` become 1 s / 0.1 s
 SETTLE = 2.0         # seconds after a split change before lines count (API poll 0.5 s + Envoy file watch)
@@ -137,12 +135,8 @@ def lab(tmp_path_factory):
     if not os.environ.get("KUBECONFIG"):
         pytest.fail("KUBECONFIG is not set: run inside `tests/cluster/localcluster run -- ...`")
     lab_ = Lab("meshsim-e2e-" + uuid.uuid4().hex[:6], str(tmp_path_factory.mktemp("meshsim")))
-    crds = str(tmp_path_factory.mktemp("crds"))
-    made = subprocess.run([CACHED_CRDS, crds], capture_output=True, text=True, timeout=60, check=False)
-    assert made.returncode == 0, made.stderr
-    for name in sorted(os.listdir(crds)):
-        with open(os.path.join(crds, name), encoding="utf-8") as fh:
-            waiting.apply_crd(lab_.api, yaml.safe_load(fh))
+    for body in fixtures.cached_crds(tmp_path_factory.mktemp("crds")).values():
+        waiting.apply_crd(lab_.api, body)
     lab_.deploy()
     lab_.wait_pods()
     started = subprocess.run([MESHSIM, "start", "--kubeconfig", os.environ["KUBECONFIG"], "--namespace", lab_.ns,

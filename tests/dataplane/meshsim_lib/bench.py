@@ -180,7 +180,6 @@ def run(requests, concurrency, curl, flips=20):
 
 def run_api(kubeconfig, flips=20, poll_interval=0.5, keep=False):
     """Propagation through the API server: TrafficSplit write -> Envoy serves it (see the module doc)."""
-    import yaml
     from kubernetes import client, config
     from kubernetes.client.rest import ApiException
 
@@ -188,12 +187,11 @@ def run_api(kubeconfig, flips=20, poll_interval=0.5, keep=False):
         raise ValueError("bounds: 1 <= flips <= 200")
     repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
     sys.path.insert(0, os.path.join(repo, "tests"))
-    from support import waiting  # the shared wait helpers of the cluster suites
+    from support import fixtures, waiting  # the shared CRD loader and wait helpers of the cluster suites
     meshsim = os.path.join(repo, "tests", "dataplane", "meshsim")
     api = config.new_client_from_config(config_file=kubeconfig)
     core, apps, custom = client.CoreV1Api(api), client.AppsV1Api(api), client.CustomObjectsApi(api)
-    with open(os.path.join(repo, "tests", "fixtures", "crds", "trafficsplit.yaml"), encoding="utf-8") as fh:
-        waiting.apply_crd(api, yaml.safe_load(fh))
+    waiting.apply_crd(api, fixtures.cached_crds()[fixtures.TRAFFICSPLIT])
     ns = "meshsim-bench-" + uuid.uuid4().hex[:6]
     state = tempfile.mkdtemp(prefix="meshsim-bench-api-")
     group, version, plural = "split.smi-spec.io", "v1alpha3", "trafficsplits"

@@ -60,10 +60,17 @@ class Kube:
 
     def list_all(self):
         """``dict(pods, services, splits, routes)`` of the namespace."""
-        return {
+        objs = {
             "pods": self._raw(self.core.list_namespaced_pod, self.namespace),
-            "services": self._raw(self.core.list_namespaced_service, self.namespace),
             "splits": self._custom(SPLIT_GROUP, SPLIT_PLURAL),
+        }
+        objs.update(self.list_route_inputs())
+        return objs
+
+    def list_route_inputs(self):
+        """``dict(services, routes)`` of the namespace: what the HTTPRoute status is computed from."""
+        return {
+            "services": self._raw(self.core.list_namespaced_service, self.namespace),
             "routes": self._custom(GATEWAY_GROUP, ROUTE_PLURAL),
         }
 

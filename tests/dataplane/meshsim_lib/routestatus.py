@@ -4,7 +4,9 @@ A real mesh accepts an HTTPRoute whose ``parentRefs`` name a Service by adding a
 ``status.parents`` entry with ``Accepted`` and ``ResolvedRefs`` conditions. On
 the local cluster the stand-in does it, so clients that wait for ``Accepted``
 (the collection's ``traffic_split`` with ``api: gateway``) see the same thing.
-Pure functions; the controller writes the result.
+Pure functions; the controller writes the result. The integration tests
+(tests/integration/conftest.py) write the same status, and use the two knobs a
+misbehaving controller needs: ``reject`` and ``observed_generation``.
 """
 
 CONTROLLER_NAME = "meshsim.test/mesh-stand-in"
@@ -24,9 +26,16 @@ def _condition(ctype, ok, reason, message, generation, previous, now):
             "lastTransitionTime": old.get("lastTransitionTime") if same and old.get("lastTransitionTime") else now}
 
 
-def desired_parents(route, service_names, now):
-    """The route's ``status.parents``: other controllers' entries kept, the stand-in's recomputed."""
+def desired_parents(route, service_names, now, reject=None, observed_generation=None):
+    """The route's ``status.parents``: other controllers' entries kept, the stand-in's recomputed.
+
+    ``reject`` (a reason): Accepted=False with it for every Service parent, as a controller that refuses
+    the route. ``observed_generation``: report that generation instead of the route's current one, as a
+    controller that has not seen the latest change.
+    """
     generation = (route.get("metadata") or {}).get("generation") or 0
+    if observed_generation is not None:
+        generation = observed_generation
     current = (route.get("status") or {}).get("parents") or []
     mine = {}
     for entry in current:
@@ -40,9 +49,13 @@ def desired_parents(route, service_names, now):
     for parent in _service_parents(route):
         previous = mine.get((parent.get("name"), parent.get("port")), [])
         found = parent.get("name") in service_names
-        accepted = _condition("Accepted", found, "Accepted" if found else "NoMatchingParent",
-                              "accepted by the loopback mesh stand-in" if found
-                              else "Service %s not found" % parent.get("name"), generation, previous, now)
+        if reject:
+            accepted = _condition("Accepted", False, reject, "rejected by the loopback mesh stand-in",
+                                  generation, previous, now)
+        else:
+            accepted = _condition("Accepted", found, "Accepted" if found else "NoMatchingParent",
+                                  "accepted by the loopback mesh stand-in" if found
+                                  else "Service %s not found" % parent.get("name"), generation, previous, now)
         resolved = _condition("ResolvedRefs", not missing, "ResolvedRefs" if not missing else "BackendNotFound",
                               "all backendRefs resolved" if not missing
                               else "Service(s) not found: %s" % ", ".join(missing), generation, previous, now)

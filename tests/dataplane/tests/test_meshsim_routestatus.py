@@ -40,3 +40,18 @@ def test_other_controllers_entries_are_kept_and_gateway_parents_ignored():
     route["spec"]["parentRefs"].append({"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"})
     parents = routestatus.desired_parents(route, NAMES, "t")
     assert parents[0] == other and len(parents) == 2
+
+
+def test_a_rejecting_controller_reports_its_reason_at_the_current_generation():
+    route = http_route(90, 10)
+    route["metadata"]["generation"] = 2
+    accepted = _conds(routestatus.desired_parents(route, NAMES, "t", reject="NotAllowedByListeners"))["Accepted"]
+    assert (accepted["status"], accepted["reason"], accepted["observedGeneration"]) == ("False", "NotAllowedByListeners", 2)
+
+
+def test_a_lagging_controller_reports_the_generation_it_saw():
+    route = http_route(90, 10)
+    route["metadata"]["generation"] = 2
+    conds = _conds(routestatus.desired_parents(route, NAMES, "t", observed_generation=1))
+    assert conds["Accepted"]["status"] == "True"
+    assert conds["Accepted"]["observedGeneration"] == conds["ResolvedRefs"]["observedGeneration"] == 1
