@@ -73,7 +73,7 @@ def base_vars():
         "service_mesh_mtls_persistent_storage": "off",
         "service_mesh_helm_timeout": "5m0s",
         "service_mesh_ready_timeout": 120,
-        "apps_namespace": NAMESPACE,
+        "meshlab_namespace": NAMESPACE,
         "apps_sidecar_check": False,
         "apps_presplit_check": False,
         "apps_wait_timeout": 120,
