@@ -75,7 +75,7 @@ def base_vars():
         "service_mesh_ready_timeout": 120,
         "meshlab_namespace": NAMESPACE,
         "apps_sidecar_check": False,
-        "apps_presplit_check": False,
+        "canary_presplit_check": False,
         "apps_wait_timeout": 120,
         "apps_frontend_initial_delay": 1,
         "apps_frontend_request_interval": 0.02,
