@@ -74,8 +74,8 @@ def base_vars():
         # SPIRE's persistent storage off here (molecule default runs "on" with a prepared volume).
         "service_mesh_work_dir": os.path.join(ARTIFACTS, "work"),
         "service_mesh_mtls_persistent_storage": "off",
-        "apps_namespace": NAMESPACE,
-        "apps_presplit_check": False,
+        "meshlab_namespace": NAMESPACE,
+        "canary_presplit_check": False,
     })
     return extra
 
