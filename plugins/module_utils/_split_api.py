@@ -309,6 +309,7 @@ def route_acceptance(obj, parents, namespace):
 
 def wait_accepted(cluster, params, version, written, timeout, sleep=time.sleep, monotonic=time.monotonic,
                   interval=1.0):
+    """Poll until the HTTPRoute is Accepted at its current generation; return the accepted object."""
     namespace = params["namespace"]
     parents = parent_refs(params)
     deadline = monotonic() + timeout
@@ -316,7 +317,7 @@ def wait_accepted(cluster, params, version, written, timeout, sleep=time.sleep, 
     while True:
         state, detail = route_acceptance(obj or {}, parents, namespace)
         if state == "accepted":
-            return
+            return obj
         if state == "rejected":
             raise CanaryError("HTTPRoute {0} was written but not accepted: {1}".format(params["name"], detail))
         if monotonic() >= deadline:
@@ -324,6 +325,25 @@ def wait_accepted(cluster, params, version, written, timeout, sleep=time.sleep, 
                               "{2}".format(params["name"], timeout, detail))
         sleep(interval)
         obj = cluster.get_object(GATEWAY_GROUP, version, GATEWAY_PLURAL, params["name"], namespace)
+
+
+def status_only_successor(written, accepted, keys):
+    """The accepted object when it differs from ``written`` only by what the route's controller wrote.
+
+    A controller's status write gives the route a new resourceVersion, so the one of our own write is stale
+    at once and the caller's next guarded write (``resource_version``) would fail with 409 although nobody
+    changed the route. The accepted object's resourceVersion is returned instead, but only while its
+    generation (the spec) and the managed annotations are still the ones written; any other change keeps
+    the written version, so that the next guarded write still fails on it.
+    """
+    if not written or not accepted:
+        return written
+    mine, theirs = written.get("metadata") or {}, accepted.get("metadata") or {}
+    if mine.get("generation") != theirs.get("generation"):
+        return written
+    if managed_annotations(written, keys) != managed_annotations(accepted, keys):
+        return written
+    return accepted
 
 
 # ---- the module's one call ------------------------------------------------------
@@ -389,12 +409,13 @@ def ensure_split(cluster, params, check_mode=False, diff_mode=False, now=utc_now
             # that is still not accepted (an accepted route returns at once)
             timeout = params["wait_timeout"]
             try:
-                wait_accepted(cluster, params, version, written, timeout, sleep=sleep, monotonic=monotonic)
+                accepted = wait_accepted(cluster, params, version, written, timeout, sleep=sleep, monotonic=monotonic)
             except CanaryError as exc:
                 raise CanaryError(exc.msg, changed=changed, weights=after, previous_weights=previous,
                                   api_version=api_version, kind=info["kind"], changed_at=changed_at,
                                   annotations=after_annotations,
                                   resource_version=((written or {}).get("metadata") or {}).get("resourceVersion"))
+            written = status_only_successor(written, accepted, keys)
 
     result = dict(
         changed=changed,

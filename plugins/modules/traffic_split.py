@@ -262,6 +262,8 @@ resource_version:
     - The C(metadata.resourceVersion) of the object after the task (the new one after a write), for the
       O(resource_version) of the next write; V(null) after O(state=absent) or for an object that check mode would
       create.
+    - For an HTTPRoute, the one after its controller wrote the C(Accepted) status, when nothing but the status
+      changed since the module's write.
   returned: always
   type: str
   sample: "4711"

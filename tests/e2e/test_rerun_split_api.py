@@ -8,14 +8,12 @@ TrafficSplit (any served version) or an HTTPRoute with the split's name exists.
 
 Same lab as the other e2e tests (conftest's ``lab``/``clean``); the HTTPRoute CRD (Gateway API v1.2.1,
 from the chart cache) is applied for this module and deleted afterwards, and meshsim routes by the
-HTTPRoute because no TrafficSplit exists. The 0/100 HTTPRoute is written with ``meshlab.canary.traffic_split``
-(``api: gateway``, GAMMA), the object a gateway rollout's last stage writes: a whole gateway rollout through
-the role currently stops at its verdict write with a 409, because the module returns the resourceVersion of
-its write, not that of the route after meshsim (the mesh's stand-in) wrote the Accepted status
-(``split_api.ensure_split``/``wait_accepted``; reported with issue 12).
+HTTPRoute because no TrafficSplit exists. The HTTPRoute at 0/100 comes from a whole gateway
+rollout through the role; that rollout also covers the resourceVersion the split task returns after the
+route's controller (meshsim) wrote the Accepted status: the module used to return the one of its own write,
+and the stage's next guarded write failed with a 409.
 """
 
-import json
 import os
 import re
 import subprocess
@@ -65,21 +63,6 @@ def delete_route(lab):
     waiting.wait_until("HTTPRoute deleted", lambda: route_weights(lab) == {})
 
 
-def write_route(weights):
-    """The HTTPRoute a gateway rollout writes, through the collection's own module (GAMMA: the root Service as parent)."""
-    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [{
-        "name": "Write the HTTPRoute", "meshlab.canary.traffic_split": {
-            "kubeconfig": os.environ["KUBECONFIG"], "name": SPLIT_NAME, "namespace": NAMESPACE, "service": "backend-svc",
-            "api": "gateway", "backends": [{"service": svc, "weight": w} for svc, w in sorted(weights.items())]}}]}]
-    fd, path = tempfile.mkstemp(prefix="e2e-route-", suffix=".yml")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(play, handle)
-    try:
-        return run_playbook(path, {})
-    finally:
-        os.unlink(path)
-
-
 @pytest.fixture
 def no_route(clean, httproute_crd):
     delete_route(clean)
@@ -89,9 +72,13 @@ def no_route(clean, httproute_crd):
 
 def test_reruns_after_a_gateway_rollout_skip_the_presplit_check(no_route):
     lab = no_route
-    # 1. The split a gateway rollout leaves at its last stage: the HTTPRoute at 0/100, no TrafficSplit.
-    proc = write_route({"backend-v1": 0, "backend-v2": 100})
-    assert proc.returncode == 0, proc.stdout[-4000:]
+    # 1. A whole gateway rollout through the role, 90/10 -> 20/80 -> 0/100: the HTTPRoute at 0/100, no
+    #    TrafficSplit. Each stage's verdict is written with the resourceVersion the split task returned, after
+    #    meshsim (the mesh controller's stand-in) wrote the Accepted status: that used to fail with a 409.
+    proc, report = lab.run_canary("gateway-rollout", [10, 80, 100], canary_api="gateway")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert report["outcome"] == "promoted", report
+    assert [stage["decision"] for stage in report["stages"]] == ["pass"] * 3, report["stages"]
     assert route_weights(lab) == {"backend-v1": 0, "backend-v2": 100}
     assert lab.split_weights() == {}
 

@@ -443,3 +443,52 @@ def test_resource_version_of_a_deleted_object_is_a_conflict():
         run(cluster, params(resource_version="41"))
     assert "expected it to be at resourceVersion 41, but it does not exist" in str(err.value)
     assert cluster.write_calls() == []
+
+
+def controller_status_write(cluster, spec_change=None):
+    """on_get hook like a real route controller: its status write gives the route a new resourceVersion
+    (the generation stays); ``spec_change`` first edits the spec as another writer would (a new generation)."""
+
+    def hook(obj):
+        if (obj.get("status") or {}).get("parents"):
+            return obj
+        obj = accept_after(1)(obj)
+        if spec_change:
+            spec_change(obj)
+            obj["metadata"]["generation"] += 1
+            for parent in obj["status"]["parents"]:
+                parent["conditions"][0]["observedGeneration"] = obj["metadata"]["generation"]
+        cluster.rv += 1
+        obj["metadata"]["resourceVersion"] = str(cluster.rv)
+        return obj
+    return hook
+
+
+def test_gateway_returns_the_accepted_resource_version_so_the_next_guarded_write_succeeds():
+    cluster = lab(gw=("v1",))
+    cluster.on_get = controller_status_write(cluster)
+    first = run(cluster, gw_params(resource_version="", annotations={"meshlab.canary/rollout": {"stage": 1}}))
+    stored = cluster.objects[(GW[0], GW[1], "default", "backend-route")]
+    assert first["resource_version"] == stored["metadata"]["resourceVersion"]
+    assert first["resource_version"] != cluster.writes[-1]["metadata"]["resourceVersion"]
+    # the canary role's next stage writes with the version it was given: no 409 from the controller's status write
+    step = run(cluster, gw_params(resource_version=first["resource_version"],
+                                  backends=[{"service": "backend-v1", "weight": 20},
+                                            {"service": "backend-v2", "weight": 80}],
+                                  annotations={"meshlab.canary/rollout": {"stage": 2}}))
+    assert step["changed"] is True and step["weights"] == {"backend-v1": 20, "backend-v2": 80}
+
+
+def test_gateway_keeps_its_own_resource_version_when_someone_else_changed_the_spec():
+    cluster = lab(gw=("v1",))
+
+    def edit(obj):
+        obj["spec"]["rules"][0]["backendRefs"][0]["weight"] = 50
+    cluster.on_get = controller_status_write(cluster, spec_change=edit)
+    first = run(cluster, gw_params(resource_version=""))
+    assert first["resource_version"] == cluster.writes[-1]["metadata"]["resourceVersion"]
+    with pytest.raises(CanaryError) as err:
+        run(cluster, gw_params(resource_version=first["resource_version"],
+                               backends=[{"service": "backend-v1", "weight": 20},
+                                         {"service": "backend-v2", "weight": 80}]))
+    assert err.value.fields.get("status") == 409
