@@ -43,14 +43,21 @@ def httproute_crd(lab):
         waiting.delete_crd(lab.api, ROUTE_CRD)
 
 
-def route_weights(lab):
-    """The HTTPRoute's first-rule weights as read back from the API ({} when there is none)."""
+def route_object(lab):
+    """The HTTPRoute as read back from the API (None when there is none)."""
     try:
-        obj = lab.custom.get_namespaced_custom_object(ROUTE[0], ROUTE[1], NAMESPACE, ROUTE[2], SPLIT_NAME)
+        return lab.custom.get_namespaced_custom_object(ROUTE[0], ROUTE[1], NAMESPACE, ROUTE[2], SPLIT_NAME)
     except ApiException as exc:
         if exc.status == 404:
-            return {}
+            return None
         raise
+
+
+def route_weights(lab):
+    """The HTTPRoute's first-rule weights as read back from the API ({} when there is none)."""
+    obj = route_object(lab)
+    if obj is None:
+        return {}
     return dict((ref["name"], ref.get("weight", 1)) for ref in obj["spec"]["rules"][0]["backendRefs"])
 
 
@@ -89,14 +96,18 @@ def test_reruns_after_a_gateway_rollout_skip_the_presplit_check(no_route):
     assert apps.returncode == 0, apps.stdout[-6000:]
     assert "never answered" not in apps.stdout
 
-    # 3. Rerun the canary: the pre-split check finds the HTTPRoute and skips; the rollout re-verifies the live
-    #    0/100 (v2 only) and ends promoted, the route unchanged and still no TrafficSplit.
-    proc, report = lab.run_canary("rerun-gateway-canary", [100], canary_api="gateway", canary_presplit_check=True)
+    # 3. Rerun the canary: the pre-split check finds the HTTPRoute and skips; the rollout state on the route says
+    #    the final stage 0/100 is live and passed, so the rerun writes nothing (same resourceVersion) and reports
+    #    already_promoted; still no TrafficSplit.
+    before = route_object(lab)["metadata"]["resourceVersion"]
+    proc, report = lab.run_canary("rerun-gateway-canary", [10, 80, 100], canary_api="gateway",
+                                  canary_presplit_check=True)
     assert proc.returncode == 0, proc.stdout[-6000:]
     flat = " ".join(proc.stdout.split())  # the YAML callback wraps long messages
     assert "HTTPRoute canary-e2e/backend-ts exists already (a rollout ran before), " + PRESPLIT_SKIPPED in flat
     assert re.search(r"Measure which versions answer the frontend\] \**\s+skipping: \[localhost\]", proc.stdout)
-    assert report["outcome"] == "promoted", report
-    assert [stage["decision"] for stage in report["stages"]] == ["pass"], report["stages"]
+    assert report["outcome"] == "already_promoted", report
+    assert report["decision"]["action"] == "none", report["decision"]
+    assert route_object(lab)["metadata"]["resourceVersion"] == before
     assert route_weights(lab) == {"backend-v1": 0, "backend-v2": 100}
     assert lab.split_weights() == {}
