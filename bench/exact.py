@@ -1,0 +1,182 @@
+"""Exact binomial figures for the bench: intervals, Wald's bound, dynamic programming over the binomial walk.
+
+Not part of the collection (no module payload ships it); ``ratio_asn.py`` and ``ratio_exact.py`` print with it and
+``tests/unit/bench`` tests it. Pure Python (the venv has no numpy): every function is a plain loop.
+
+The walk: after n samples, k of them from the tested version; with share p each sample is a hit with probability
+p, independently. Every path to (n, k) has the same probability p^k (1-p)^(n-k), so a rule that looks only at
+(n, k) and a few frozen flags (a side of the SPRT pair that has accepted) is a Markov chain on small states, and
+its operating characteristics (probability to fail, to pass, expected samples) follow by summing the mass that
+leaves the chain at each cell: no simulation.
+"""
+
+import math
+
+
+# ---- binomial basics ----
+
+def binom_pmf(n, k, p):
+    if p <= 0.0:
+        return 1.0 if k == 0 else 0.0
+    if p >= 1.0:
+        return 1.0 if k == n else 0.0
+    return math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p)
+                    + (n - k) * math.log1p(-p))
+
+
+def binom_cdf(k, n, p):
+    """P(X <= k) for X ~ Bin(n, p)."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    return min(1.0, sum(binom_pmf(n, i, p) for i in range(k + 1)))
+
+
+def _solve(func, target, increasing):
+    """p in [0, 1] with func(p) = target by bisection (func monotone)."""
+    low, high = 0.0, 1.0
+    for _step in range(60):
+        mid = (low + high) / 2.0
+        if (func(mid) < target) == increasing:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2.0
+
+
+def clopper_pearson(k, n, confidence=0.95):
+    """Exact (Clopper-Pearson) two-sided interval for k successes in n trials."""
+    tail = (1.0 - confidence) / 2.0
+    low = 0.0 if k == 0 else _solve(lambda p: 1.0 - binom_cdf(k - 1, n, p), tail, True)
+    high = 1.0 if k == n else _solve(lambda p: binom_cdf(k, n, p), tail, False)
+    return low, high
+
+
+def kl_bernoulli(p, q):
+    """KL(Bernoulli(p) || Bernoulli(q)) in nats."""
+    total = 0.0
+    if p > 0.0:
+        total += p * math.log(p / q)
+    if p < 1.0:
+        total += (1.0 - p) * math.log((1.0 - p) / (1.0 - q))
+    return total
+
+
+def wald_bound(p0, p1, alpha, beta):
+    """Wald's lower bound on E_p0[N] for any test of p0 against p1 with P0(reject) <= alpha, P1(accept) <= beta.
+
+    E_p0[N] * KL(p0 || p1) >= (1 - alpha) ln((1 - alpha) / beta) + alpha ln(alpha / (1 - beta)) (Wald 1945, the
+    data-processing inequality on the stopped likelihood ratio). The issue's form drops the second term, which is
+    negative; it is shown by ``wald_bound_issue``.
+    """
+    info = (1.0 - alpha) * math.log((1.0 - alpha) / beta) + alpha * math.log(alpha / (1.0 - beta))
+    return info / kl_bernoulli(p0, p1)
+
+
+def wald_bound_issue(p0, p1, alpha, beta):
+    """The issue's form (1 - alpha) ln((1 - alpha) / beta) / KL(p0 || p1): slightly above ``wald_bound``."""
+    return (1.0 - alpha) * math.log((1.0 - alpha) / beta) / kl_bernoulli(p0, p1)
+
+
+def harder_side_bound(p0, tolerance, alpha, beta, form=wald_bound):
+    """The larger of the one-sided bounds over p0 +/- tolerance (the sides inside (0, 1))."""
+    return max(form(p0, p1, alpha, beta) for p1 in (p0 - tolerance, p0 + tolerance) if 0.0 < p1 < 1.0)
+
+
+# ---- the tutorial's rule: look at a few log lines ----
+
+def tutorial_band(p0, lines, slack=0):
+    """Counts of canary lines among ``lines`` that pass "see the ratio": the integers nearest lines * p0 (one, or
+    two on a tie), widened by ``slack`` on each side."""
+    target = lines * p0
+    low, high = int(math.floor(target)), int(math.ceil(target))
+    if high != low:
+        if target - low < high - target:
+            high = low
+        elif high - target < target - low:
+            low = high
+    return max(0, low - slack), min(lines, high + slack)
+
+
+def band_pass_probability(p, lines, band):
+    low, high = band
+    return sum(binom_pmf(lines, k, p) for k in range(low, high + 1))
+
+
+# ---- the collection's rule: the per-side SPRT pair, exactly ----
+
+class SideSpec(object):
+    """One side of the pair, as the module builds it: llr(n, k) = k inc_hit + (n - k) inc_miss against bounds."""
+
+    __slots__ = ("inc_hit", "inc_miss", "upper", "lower", "p1")
+
+    def __init__(self, inc_hit, inc_miss, upper, lower, p1):
+        self.inc_hit, self.inc_miss, self.upper, self.lower, self.p1 = inc_hit, inc_miss, upper, lower, p1
+
+    def state(self, n, k):
+        llr = k * self.inc_hit + (n - k) * self.inc_miss
+        if llr >= self.upper:
+            return "reject"
+        if llr <= self.lower:
+            return "accept"
+        return None
+
+
+def sprt_pair_oc(sides, p, pass_floor, max_samples, truncate, prune=1e-16):
+    """Exact (fail, pass, ASN, residue, truncated) of the per-side SPRT pair when the tested share is p.
+
+    ``sides``: SideSpec list (one or two). The stage fails as soon as a side rejects, passes once every side has
+    accepted and at least ``pass_floor`` samples are in (min_samples and the error-rate test's own acceptance),
+    and at ``max_samples`` calls ``truncate(k, open_sides)`` -> True to pass (the Wilson fallback). ``residue`` is
+    the live mass dropped below ``prune`` (it bounds the error of each figure); ``truncated`` the mass decided by
+    ``truncate``.
+    """
+    nsides = len(sides)
+    full = (1 << nsides) - 1
+    live = {(0, 0): 1.0}  # (k, accepted-mask) -> probability
+    fail = passed = asn = residue = 0.0
+    q = 1.0 - p
+    for n in range(max_samples):
+        nxt = {}
+        m = n + 1
+        for (k, mask), mass in live.items():
+            for hit, prob in ((1, p), (0, q)):
+                if prob <= 0.0:
+                    continue
+                w = mass * prob
+                kk = k + hit
+                newmask, rejected = mask, False
+                for i, side in enumerate(sides):
+                    if not mask & (1 << i):
+                        state = side.state(m, kk)
+                        if state == "reject":
+                            rejected = True
+                        elif state == "accept":
+                            newmask |= 1 << i
+                if rejected:
+                    fail += w
+                    asn += w * m
+                elif newmask == full:
+                    passed += w
+                    asn += w * max(m, pass_floor)
+                else:
+                    key = (kk, newmask)
+                    nxt[key] = nxt.get(key, 0.0) + w
+        live = {}
+        for key, w in nxt.items():
+            if w < prune:
+                residue += w
+            else:
+                live[key] = w
+        if not live:
+            break
+    truncated = sum(live.values())
+    for (k, mask), mass in live.items():
+        open_sides = [side for i, side in enumerate(sides) if not mask & (1 << i)]
+        asn += mass * max_samples
+        if truncate(k, open_sides):
+            passed += mass
+        else:
+            fail += mass
+    return fail, passed, asn, residue, truncated
