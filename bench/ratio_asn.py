@@ -3,7 +3,10 @@
 For each scenario: false-failure rate (correct routing), miss rate (share off by exactly the tolerance, half
 the stages above and half below), average samples (ASN) in both cases, the 95th/99th percentile of samples,
 how many stages hit max_samples (Wilson fallback) and how many of those failed as inconclusive, and the
-fixed-size binomial test with the same alpha/beta. ``--max-samples 600`` shows a slow source (about one request
+fixed-size binomial test with the same alpha/beta. Every false-fail and miss rate comes with its exact
+(Clopper-Pearson) 95 % interval, and ASN ok is divided by Wald's lower bound on E_p0[N] for the harder side,
+(1 - a') ln((1 - a') / beta) / KL(p0 || p0 +/- tol) with a' = alpha / 2 (the issue's form; bench/exact.py also has
+the full form with the + a' ln(a' / (1 - beta)) term, and ratio_exact.py prints the exact figures by DP). ``--max-samples 600`` shows a slow source (about one request
 per second for the default 600 s timeout).
 
     python bench/ratio_asn.py                 # 2,000 + 2,000 stages per scenario
@@ -71,6 +74,7 @@ def pct(values, q):
 def main():
     sys.path.insert(0, _import_path())
     from fixed_size import fixed_sample_size  # bench/fixed_size.py, next to this script
+    from exact import clopper_pearson, harder_side_bound, wald_bound_issue
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", type=int, default=2000)
@@ -81,7 +85,7 @@ def main():
     rnd = random.Random(args.seed)
     print("traffic_ratio decision rule, {0} correct + {0} off-by-tolerance stages per row, seed {1}, "
           "min_samples {2}, max_samples {3}".format(args.stages, args.seed, args.min_samples, args.max_samples))
-    head = ("p0", "tol", "alpha", "beta", "false-fail", "miss", "ASN ok", "ASN off", "p95 ok", "p99 ok",
+    head = ("p0", "tol", "alpha", "beta", "false-fail", "95% CP", "miss", "95% CP", "ASN ok", "wald(a/2)", "ASN/wald", "ASN off", "p95 ok", "p99 ok",
             "wilson", "inconclusive", "fixed n", "ASN/fixed", "sec")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -100,8 +104,13 @@ def main():
         wilson = sum(s[2].startswith("wilson") for s in ok + off)
         inconclusive = sum(s[2] == "wilson-inconclusive" for s in ok + off)
         fixed = fixed_sample_size(p0, tol, alpha, beta)
+        bound = harder_side_bound(p0, tol, alpha / 2.0, beta, wald_bound_issue)
+        ff_ci = clopper_pearson(sum(s[0] == "fail" for s in ok), len(ok))
+        miss_ci = clopper_pearson(sum(s[0] == "pass" for s in off), len(off))
         row = ("{0:g}".format(p0), "{0:g}".format(tol), "{0:g}".format(alpha), "{0:g}".format(beta),
-               "{0:.4f}".format(false_fail), "{0:.4f}".format(miss), "{0:.0f}".format(asn_ok),
+               "{0:.4f}".format(false_fail), "[{0:.4f}, {1:.4f}]".format(*ff_ci), "{0:.4f}".format(miss),
+               "[{0:.4f}, {1:.4f}]".format(*miss_ci), "{0:.0f}".format(asn_ok), "{0:.1f}".format(bound),
+               "{0:.3f}".format(asn_ok / bound),
                "{0:.0f}".format(asn_off), str(pct([s[1] for s in ok], 0.95)), str(pct([s[1] for s in ok], 0.99)),
                str(wilson), str(inconclusive), str(fixed), "{0:.2f}".format(asn_ok / fixed), "{0:.1f}".format(time.time() - started))
         print("| " + " | ".join(row) + " |")
