@@ -180,3 +180,81 @@ def sprt_pair_oc(sides, p, pass_floor, max_samples, truncate, prune=1e-16):
         else:
             fail += mass
     return fail, passed, asn, residue, truncated
+
+
+# ---- the two-sided problem: Lagrangian (Kiefer-Weiss type) lower bound and the rule that attains it ----
+
+def _band(n, shares, width=9.0):
+    low, high = n, 0
+    for p in shares:
+        sd = math.sqrt(n * p * (1.0 - p)) + 1.0
+        low = min(low, int(math.floor(n * p - width * sd)))
+        high = max(high, int(math.ceil(n * p + width * sd)))
+    return max(0, low), min(n, high)
+
+
+def lagrangian_rule(p0, tolerance, weights, horizon, pass_floor=0):
+    """Minimise E_p0[N] + l0 P_p0(fail) + l+ P_p0+tol(pass) + l- P_p0-tol(pass) over all rules, by backward
+    induction on (n, k); ``weights`` = (l0, l+, l-). Returns (value, policy): value is a LOWER bound of that
+    minimum over every rule whatever its length (cells outside a 9-sd band of all three shares, and the horizon,
+    are valued 0, a free decision), policy[n] = (first k, string of C / F / P) the minimising actions."""
+    l0, lplus, lminus = weights
+    pp, pm = p0 + tolerance, p0 - tolerance
+    a_plus, b_plus = math.log(pp / p0), math.log((1.0 - pp) / (1.0 - p0))
+    minus = 0.0 < pm
+    a_minus, b_minus = (math.log(pm / p0), math.log((1.0 - pm) / (1.0 - p0))) if minus else (0.0, 0.0)
+    q0 = 1.0 - p0
+    shares = [p0, pp] + ([pm] if minus else [])
+    nxt_low, nxt = 0, []
+    policy = [None] * (horizon + 1)
+    value = 0.0
+    for n in range(horizon, -1, -1):
+        low, high = _band(n, shares)
+        cur, acts = [], []
+        for k in range(low, high + 1):
+            accept = math.inf
+            if n >= pass_floor:
+                accept = lplus * math.exp(k * a_plus + (n - k) * b_plus)
+                if minus:
+                    accept += lminus * math.exp(k * a_minus + (n - k) * b_minus)
+            best, act = (l0, "F") if l0 <= accept else (accept, "P")
+            if n < horizon:
+                i, j = k + 1 - nxt_low, k - nxt_low
+                up = nxt[i] if 0 <= i < len(nxt) else 0.0
+                down = nxt[j] if 0 <= j < len(nxt) else 0.0
+                cont = 1.0 + p0 * up + q0 * down
+                if cont < best:
+                    best, act = cont, "C"
+            else:
+                best = 0.0  # free decision at the horizon (for the bound); the policy stops there
+            cur.append(best)
+            acts.append(act)
+        policy[n] = (low, "".join(acts))
+        nxt_low, nxt = low, cur
+        if n == 0:
+            value = cur[0 - low]
+    return value, policy
+
+
+def policy_oc(policy, p):
+    """Exact (fail, pass, ASN) of a policy from ``lagrangian_rule`` at share p; a cell outside the policy's band
+    fails (its mass under the three shares is below 1e-18)."""
+    live = {0: 1.0}
+    fail = passed = asn = 0.0
+    for n, (low, acts) in enumerate(policy):
+        nxt = {}
+        for k, mass in live.items():
+            i = k - low
+            act = acts[i] if 0 <= i < len(acts) else "F"
+            if act == "C" and n + 1 < len(policy):
+                asn += mass
+                nxt[k + 1] = nxt.get(k + 1, 0.0) + mass * p
+                nxt[k] = nxt.get(k, 0.0) + mass * (1.0 - p)
+            elif act == "P":
+                passed += mass
+            else:
+                fail += mass
+        live = nxt
+        if not live:
+            break
+    return fail, passed, asn

@@ -1,0 +1,101 @@
+"""Look for a two-sided rule with fewer average samples than the per-side SPRT pair, and bound every such rule.
+
+For a tested share p0 and tolerance, any rule that stops on (n, k) and passes only from ``--pass-floor`` samples
+on (178: the module's error-rate test accepts no earlier) is scored by the Lagrangian
+E_p0[N] + l0 P_p0(fail) + l+ P_p0+tol(pass) + l- P_p0-tol(pass). Backward induction over the binomial walk gives
+its minimum (bench/exact.py ``lagrangian_rule``), so for every rule with P_p0(fail) <= a and miss <= b at both
+p0 +/- tol (weak duality):
+
+    E_p0[N] >= min_rules Lagrangian - l0 a - (l+ + l-) b
+
+whatever the weights (cells beyond a 9-sd band and beyond ``--horizon`` are valued as a free decision, so the
+bound holds for rules of any length). The weights are tuned by multiplicative steps towards the error targets;
+the best bound is printed, and so is the best rule met on the way whose exact figures (forward DP, no
+simulation) meet the targets: a table of (n, k) -> continue / fail / pass, the Bayes rule of Kiefer-Weiss type.
+Its guarantee is the exact computation at p0 and p0 +/- tol (the table prints the miss at 1.5 and 2 tol too).
+The share test's false-fail budget is 2 alpha / 3 (the module spends alpha / 3 on the error-rate test).
+
+    python bench/ratio_twosided.py              # about two minutes
+    python bench/ratio_twosided.py --steps 5    # quicker, weaker
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import exact  # noqa: E402  (bench/exact.py, next to this script)
+
+# tested share, horizon, starting weights (l0, l+, l-) near the optimum found by earlier searches
+CASES = [
+    (0.10, 2000, (2400.0, 7800.0, 2000.0)),
+    (0.20, 3000, (2800.0, 10400.0, 6000.0)),
+    (0.50, 4000, (3000.0, 20000.0, 20000.0)),
+]
+TODAY = {0.10: 490.4, 0.20: 856.5, 0.50: 1332.5}  # bench/ratio_exact.py, the module's pair, exact
+
+
+def search(p0, tolerance, alpha, beta, horizon, weights, steps, floor):
+    weights = list(weights)
+    best_bound, best_rule = 0.0, None
+    for _step in range(steps):
+        value, policy = exact.lagrangian_rule(p0, tolerance, weights, horizon, floor)
+        bound = value - weights[0] * alpha - (weights[1] + weights[2]) * beta
+        best_bound = max(best_bound, bound)
+        ok = exact.policy_oc(policy, p0)
+        high = exact.policy_oc(policy, p0 + tolerance)
+        low = exact.policy_oc(policy, p0 - tolerance) if p0 - tolerance > 0 else (0.0, 0.0, 0.0)
+        errors = (ok[0], high[1], low[1])
+        if errors[0] <= alpha and errors[1] <= beta and errors[2] <= beta:
+            if best_rule is None or ok[2] < best_rule[0]:
+                best_rule = (ok[2], errors, list(weights), policy)
+        targets = (alpha, beta, beta)
+        weights = [w * min(2.0, max(0.5, (max(e, 1e-12) / t) ** 0.5)) for w, e, t in zip(weights, errors, targets)]
+        if p0 == 0.5:
+            weights[1] = weights[2] = (weights[1] + weights[2]) / 2.0
+    return best_bound, best_rule
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tolerance", type=float, default=0.05)
+    parser.add_argument("--alpha", type=float, default=0.01)
+    parser.add_argument("--beta", type=float, default=0.01)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--pass-floor", type=int, default=178)
+    args = parser.parse_args()
+    share_alpha = 2.0 * args.alpha / 3.0
+    tol, beta = args.tolerance, args.beta
+    print("Two-sided rules at tolerance {0:g}, false-fail <= {1:.5f} (2 alpha / 3), miss <= {2:g}, pass floor {3}, "
+          "{4} weight steps".format(tol, share_alpha, beta, args.pass_floor, args.steps))
+    head = ("p0", "ASN today (pair)", "best rule ASN", "its false-fail", "miss -tol", "miss +tol", "miss +/-1.5 tol",
+            "miss +/-2 tol", "lower bound (two-sided)", "wald(a/2) one-sided", "wald*(2a/3) one-sided", "weights",
+            "sec")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for p0, horizon, weights in CASES:
+        started = time.time()
+        bound, rule = search(p0, tol, share_alpha, beta, horizon, weights, args.steps, args.pass_floor)
+        wald_issue = exact.harder_side_bound(p0, tol, args.alpha / 2.0, beta, exact.wald_bound_issue)
+        wald_any = exact.harder_side_bound(p0, tol, share_alpha, beta)
+        if rule is None:
+            cells = ["none found", "-", "-", "-", "-", "-", "-"]
+        else:
+            policy = rule[3]
+            far = []
+            for mult in (1.5, 2.0):
+                misses = [exact.policy_oc(policy, p0 + s * mult * tol)[1] for s in (1, -1) if 0 < p0 + s * mult * tol < 1]
+                far.append("{0:.5f}".format(max(misses)))
+            cells = ["{0:.1f}".format(rule[0]), "{0:.5f}".format(rule[1][0]), "{0:.5f}".format(rule[1][2]),
+                     "{0:.5f}".format(rule[1][1]), far[0], far[1], "/".join("{0:.0f}".format(w) for w in rule[2])]
+        row = ["{0:g}".format(p0), "{0:.1f}".format(TODAY[p0])] + cells[:6] + [
+            "{0:.1f}".format(bound), "{0:.1f}".format(wald_issue), "{0:.1f}".format(wald_any), cells[6],
+            "{0:.0f}".format(time.time() - started)]
+        print("| " + " | ".join(row) + " |")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
