@@ -124,7 +124,7 @@ class SideSpec(object):
 
 
 def sprt_pair_oc(sides, p, pass_floor, max_samples, truncate, prune=1e-16):
-    """Exact (fail, pass, ASN, residue, truncated) of the per-side SPRT pair when the tested share is p.
+    """Exact (fail, pass, ASN, residue, truncated, sd of N) of the per-side SPRT pair when the tested share is p.
 
     ``sides``: SideSpec list (one or two). The stage fails as soon as a side rejects, passes once every side has
     accepted and at least ``pass_floor`` samples are in (min_samples and the error-rate test's own acceptance),
@@ -135,7 +135,7 @@ def sprt_pair_oc(sides, p, pass_floor, max_samples, truncate, prune=1e-16):
     nsides = len(sides)
     full = (1 << nsides) - 1
     live = {(0, 0): 1.0}  # (k, accepted-mask) -> probability
-    fail = passed = asn = residue = 0.0
+    fail = passed = asn = asn2 = residue = 0.0
     q = 1.0 - p
     for n in range(max_samples):
         nxt = {}
@@ -157,9 +157,11 @@ def sprt_pair_oc(sides, p, pass_floor, max_samples, truncate, prune=1e-16):
                 if rejected:
                     fail += w
                     asn += w * m
+                    asn2 += w * m * m
                 elif newmask == full:
                     passed += w
                     asn += w * max(m, pass_floor)
+                    asn2 += w * max(m, pass_floor) ** 2
                 else:
                     key = (kk, newmask)
                     nxt[key] = nxt.get(key, 0.0) + w
@@ -175,11 +177,12 @@ def sprt_pair_oc(sides, p, pass_floor, max_samples, truncate, prune=1e-16):
     for (k, mask), mass in live.items():
         open_sides = [side for i, side in enumerate(sides) if not mask & (1 << i)]
         asn += mass * max_samples
+        asn2 += mass * max_samples ** 2
         if truncate(k, open_sides):
             passed += mass
         else:
             fail += mass
-    return fail, passed, asn, residue, truncated
+    return fail, passed, asn, residue, truncated, math.sqrt(max(0.0, asn2 - asn * asn))
 
 
 # ---- the two-sided problem: Lagrangian (Kiefer-Weiss type) lower bound and the rule that attains it ----

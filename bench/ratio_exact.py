@@ -10,24 +10,25 @@ exact-zero rule (pass iff all of the first max(min_samples, n0) samples are cana
 Table 2, the per-side SPRT pair at 90/10, 80/20 and 50/50: false-fail, miss on each side and ASN, exactly, with
 Wald's lower bounds:
 
-* ``wald(a/2)``: the issue's figure (1 - a') ln((1 - a') / b) / KL(p0 || p0 +/- tol), harder side, a' = alpha / 2;
-* ``wald*(a)``: Wald's bound for ANY test of p0 with false-fail <= alpha and miss <= beta at p0 +/- tol:
-  E0[N] KL >= (1 - a) ln((1 - a) / b) + a ln(a / (1 - b)) with the whole alpha (a two-sided test is, per side, a
-  one-sided test with type I error <= alpha), harder side;
-* ``wald*(rule)``: the same bound at the rule's own exact error rates (what "the ratio to Wald's bound for these
-  error rates" means for this rule).
+* ``wald short(a/2)``: the formula in the issue's text, (1 - a') ln((1 - a') / b) / KL(p0 || p0 +/- tol), harder
+  side, a' = alpha / 2. It drops a negative term of Wald's bound, so it is slightly too high to be a bound;
+* ``wald(a/2)``: Wald's bound, E0[N] KL(p0 || p1) >= (1 - a) ln((1 - a) / b) + a ln(a / (1 - b)), at a = alpha / 2
+  (the issue's figures 418 / 650 / 906 are this one);
+* ``wald(a)``: the same with the whole alpha, the bound for ANY test with false-fail <= alpha and miss <= beta at
+  p0 +/- tol (a two-sided test is, per side, a one-sided test with type I error <= alpha);
+* ``wald(rule)``: the same at the rule's own exact error rates (the ratio to Wald's bound "for these error rates").
+
+``sd N`` is the exact standard deviation of the sample count under p0, and ``2 se @2000`` twice the standard error
+of a 2,000-run simulation's mean: the spread to expect around the exact ASN.
 
     python bench/ratio_exact.py          # a few seconds
 """
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import exact  # noqa: E402  (bench/exact.py, next to this script)
-import ratio_asn  # noqa: E402
+import exact  # bench/exact.py, next to this script
+import ratio_asn
 
 
 def module_rule(p0, tolerance=0.05, alpha=0.01, beta=0.01):
@@ -102,9 +103,9 @@ def table_tutorial(lines, tolerance):
 def table_pair(tolerance, alpha, beta):
     print("Table 2: the per-side SPRT pair of the module, exact by dynamic programming over the binomial walk "
           "(tolerance {0:g}, alpha {1:g}, beta {2:g}, module defaults otherwise)".format(tolerance, alpha, beta))
-    head = ("p0", "alpha'/side", "pass floor", "false-fail", "miss p0-tol", "miss p0+tol", "ASN ok", "ASN p0-tol",
-            "ASN p0+tol", "P(N=max)", "wald(a/2)", "wald*(a)", "wald*(rule)", "ASN/wald(a/2)", "ASN/wald*(rule)",
-            "residue")
+    head = ("p0", "alpha'/side", "pass floor", "false-fail", "miss p0-tol", "miss p0+tol", "ASN ok", "sd N",
+            "2 se @2000", "ASN p0-tol", "ASN p0+tol", "P(N=max)", "wald short(a/2)", "wald(a/2)", "wald(a)",
+            "wald(rule)", "ASN/short(a/2)", "ASN/wald(rule)", "residue")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for p0 in (0.10, 0.20, 0.50):
@@ -112,15 +113,16 @@ def table_pair(tolerance, alpha, beta):
         ok = exact.sprt_pair_oc(sides, p0, floor, top, truncate)
         low = exact.sprt_pair_oc(sides, p0 - tolerance, floor, top, truncate)
         high = exact.sprt_pair_oc(sides, p0 + tolerance, floor, top, truncate)
-        issue = exact.harder_side_bound(p0, tolerance, alpha / 2.0, beta, exact.wald_bound_issue)
+        short = exact.harder_side_bound(p0, tolerance, alpha / 2.0, beta, exact.wald_bound_issue)
+        half = exact.harder_side_bound(p0, tolerance, alpha / 2.0, beta)
         anytest = exact.harder_side_bound(p0, tolerance, alpha, beta)
-        rule_beta = max(low[1], high[1])
-        own = exact.harder_side_bound(p0, tolerance, ok[0], rule_beta)
+        own = exact.harder_side_bound(p0, tolerance, ok[0], max(low[1], high[1]))
         row = ("{0:g}".format(p0), "{0:.5f}".format(verdict.alpha_side), str(floor), _f(ok[0]), _f(low[1]),
-               _f(high[1]), "{0:.1f}".format(ok[2]), "{0:.1f}".format(low[2]), "{0:.1f}".format(high[2]),
-               _f(ok[4]), "{0:.1f}".format(issue),
-               "{0:.1f}".format(anytest), "{0:.1f}".format(own), "{0:.3f}".format(ok[2] / issue),
-               "{0:.3f}".format(ok[2] / own), "{0:.1e}".format(ok[3] + low[3] + high[3]))
+               _f(high[1]), "{0:.1f}".format(ok[2]), "{0:.0f}".format(ok[5]),
+               "{0:.0f}".format(2.0 * ok[5] / 2000 ** 0.5), "{0:.1f}".format(low[2]), "{0:.1f}".format(high[2]),
+               _f(ok[4]), "{0:.1f}".format(short), "{0:.1f}".format(half), "{0:.1f}".format(anytest),
+               "{0:.1f}".format(own), "{0:.3f}".format(ok[2] / short), "{0:.3f}".format(ok[2] / own),
+               "{0:.1e}".format(ok[3] + low[3] + high[3]))
         print("| " + " | ".join(row) + " |")
     print()
 

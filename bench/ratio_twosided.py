@@ -20,11 +20,10 @@ The share test's false-fail budget is 2 alpha / 3 (the module spends alpha / 3 o
 """
 
 import argparse
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import exact  # bench/exact.py, next to this script
 
 import exact  # noqa: E402  (bench/exact.py, next to this script)
 
