@@ -261,3 +261,17 @@ def policy_oc(policy, p):
         if not live:
             break
     return fail, passed, asn
+
+
+def policy_boundaries(policy):
+    """The policy as runs per n: [(n, [(first k, last k, action), ...]), ...] (actions C / F / P), compact enough to
+    read the rule's shape (fail below, continue, pass, continue, fail above) or to move it into code."""
+    table = []
+    for n, (low, acts) in enumerate(policy):
+        runs, start = [], 0
+        for i in range(1, len(acts) + 1):
+            if i == len(acts) or acts[i] != acts[start]:
+                runs.append((low + start, low + i - 1, acts[start]))
+                start = i
+        table.append((n, runs))
+    return table

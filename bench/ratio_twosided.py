@@ -16,10 +16,12 @@ Its guarantee is the exact computation at p0 and p0 +/- tol (the table prints th
 The share test's false-fail budget is 2 alpha / 3 (the module spends alpha / 3 on the error-rate test).
 
     python bench/ratio_twosided.py              # about two minutes
-    python bench/ratio_twosided.py --steps 5    # quicker, weaker
+    python bench/ratio_twosided.py --steps 4 --rounds 1   # quicker, weaker
+    python bench/ratio_twosided.py --dump rules.json   # also write the best rules' tables (n -> runs of k)
 """
 
 import argparse
+import json
 import sys
 import time
 
@@ -29,32 +31,63 @@ import exact  # noqa: E402  (bench/exact.py, next to this script)
 
 # tested share, horizon, starting weights (l0, l+, l-) near the optimum found by earlier searches
 CASES = [
-    (0.10, 2000, (2400.0, 7800.0, 2000.0)),
-    (0.20, 3000, (2800.0, 10400.0, 6000.0)),
-    (0.50, 4000, (3000.0, 20000.0, 20000.0)),
+    (0.10, 2000, (900.0, 7700.0, 1900.0)),
+    (0.20, 3000, (1400.0, 10300.0, 5900.0)),
+    (0.50, 4000, (2300.0, 13900.0, 13900.0)),
 ]
 TODAY = {0.10: 490.4, 0.20: 856.5, 0.50: 1332.5}  # bench/ratio_exact.py, the module's pair, exact
 
 
-def search(p0, tolerance, alpha, beta, horizon, weights, steps, floor):
-    weights = list(weights)
-    best_bound, best_rule = 0.0, None
-    for _step in range(steps):
-        value, policy = exact.lagrangian_rule(p0, tolerance, weights, horizon, floor)
-        bound = value - weights[0] * alpha - (weights[1] + weights[2]) * beta
-        best_bound = max(best_bound, bound)
+class Search(object):
+    """Evaluate weights: keep the best bound and the feasible rule with the fewest samples met so far."""
+
+    def __init__(self, p0, tolerance, alpha, beta, horizon, floor):
+        self.p0, self.tolerance, self.alpha, self.beta = p0, tolerance, alpha, beta
+        self.horizon, self.floor = horizon, floor
+        self.bound, self.rule, self.calls = 0.0, None, 0
+
+    def errors(self, weights):
+        """(false-fail, miss at p0 + tol, miss at p0 - tol) of the Lagrangian rule for ``weights``."""
+        self.calls += 1
+        p0, tol = self.p0, self.tolerance
+        value, policy = exact.lagrangian_rule(p0, tol, weights, self.horizon, self.floor)
+        self.bound = max(self.bound, value - weights[0] * self.alpha - (weights[1] + weights[2]) * self.beta)
         ok = exact.policy_oc(policy, p0)
-        high = exact.policy_oc(policy, p0 + tolerance)
-        low = exact.policy_oc(policy, p0 - tolerance) if p0 - tolerance > 0 else (0.0, 0.0, 0.0)
+        high = exact.policy_oc(policy, p0 + tol)
+        low = exact.policy_oc(policy, p0 - tol) if p0 - tol > 0 else (0.0, 0.0, 0.0)
         errors = (ok[0], high[1], low[1])
-        if errors[0] <= alpha and errors[1] <= beta and errors[2] <= beta:
-            if best_rule is None or ok[2] < best_rule[0]:
-                best_rule = (ok[2], errors, list(weights), policy)
-        targets = (alpha, beta, beta)
-        weights = [w * min(2.0, max(0.5, (max(e, 1e-12) / t) ** 0.5)) for w, e, t in zip(weights, errors, targets)]
-        if p0 == 0.5:
-            weights[1] = weights[2] = (weights[1] + weights[2]) / 2.0
-    return best_bound, best_rule
+        if errors[0] <= self.alpha and errors[1] <= self.beta and errors[2] <= self.beta:
+            if self.rule is None or ok[2] < self.rule[0]:
+                self.rule = (ok[2], errors, list(weights), policy)
+        return errors
+
+
+def search(p0, tolerance, alpha, beta, horizon, weights, steps, floor, rounds=2):
+    """Coordinate-wise: per weight, bisect (``steps`` evaluations, in log scale within a factor 4) for the smallest
+    value whose own constraint still holds (a larger weight on an error lowers that error), ``rounds`` times."""
+    state = Search(p0, tolerance, alpha, beta, horizon, floor)
+    weights = list(weights)
+    targets = (alpha, beta, beta)
+    symmetric = abs(p0 - 0.5) < 1e-12
+    coords = (0, 1) if symmetric else (0, 1, 2)
+    for _round in range(rounds):
+        for i in coords:
+            low, high = weights[i] / 4.0, weights[i] * 4.0
+            for _step in range(steps):
+                mid = (low * high) ** 0.5
+                trial = list(weights)
+                trial[i] = mid
+                if symmetric and i == 1:
+                    trial[2] = mid
+                if state.errors(trial)[i] <= targets[i]:
+                    high = mid
+                else:
+                    low = mid
+            weights[i] = high
+            if symmetric and i == 1:
+                weights[2] = high
+    state.errors(weights)
+    return state.bound, state.rule
 
 
 def main():
@@ -62,13 +95,17 @@ def main():
     parser.add_argument("--tolerance", type=float, default=0.05)
     parser.add_argument("--alpha", type=float, default=0.01)
     parser.add_argument("--beta", type=float, default=0.01)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=7, help="bisection steps per weight and round")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pass-floor", type=int, default=178)
+    parser.add_argument("--dump", help="write the best rules as JSON: p0 -> [[n, [[first k, last k, action]...]]...]")
     args = parser.parse_args()
+    dump = {}
     share_alpha = 2.0 * args.alpha / 3.0
     tol, beta = args.tolerance, args.beta
     print("Two-sided rules at tolerance {0:g}, false-fail <= {1:.5f} (2 alpha / 3), miss <= {2:g}, pass floor {3}, "
-          "{4} weight steps".format(tol, share_alpha, beta, args.pass_floor, args.steps))
+          "{4} x {5} bisection steps per weight".format(tol, share_alpha, beta, args.pass_floor, args.rounds,
+                                                      args.steps))
     head = ("p0", "ASN today (pair)", "best rule ASN", "its false-fail", "miss -tol", "miss +tol", "miss +/-1.5 tol",
             "miss +/-2 tol", "lower bound (two-sided)", "wald(a/2) one-sided", "wald*(2a/3) one-sided", "weights",
             "sec")
@@ -76,9 +113,12 @@ def main():
     print("|" + "---|" * len(head))
     for p0, horizon, weights in CASES:
         started = time.time()
-        bound, rule = search(p0, tol, share_alpha, beta, horizon, weights, args.steps, args.pass_floor)
+        bound, rule = search(p0, tol, share_alpha, beta, horizon, weights, args.steps, args.pass_floor, args.rounds)
         wald_issue = exact.harder_side_bound(p0, tol, args.alpha / 2.0, beta, exact.wald_bound_issue)
         wald_any = exact.harder_side_bound(p0, tol, share_alpha, beta)
+        if rule is not None:
+            dump["{0:g}".format(p0)] = dict(asn=rule[0], errors=rule[1], weights=rule[2],
+                                            table=exact.policy_boundaries(rule[3]))
         if rule is None:
             cells = ["none found", "-", "-", "-", "-", "-", "-"]
         else:
@@ -94,6 +134,9 @@ def main():
             "{0:.0f}".format(time.time() - started)]
         print("| " + " | ".join(row) + " |")
         sys.stdout.flush()
+    if args.dump:
+        with open(args.dump, "w") as handle:
+            json.dump(dump, handle)
 
 
 if __name__ == "__main__":

@@ -90,3 +90,8 @@ def test_lagrangian_bound_below_every_rule_and_policy_oc():
     pair = [exact.sprt_pair_oc(sides, p, 0, 400, lambda k, o: False) for p in (p0, p0 + tol, p0 - tol)]
     assert value <= pair[0][2] + weights[0] * pair[0][0] + weights[1] * pair[1][1] + weights[2] * pair[2][1] + 1e-6
     assert abs(ok[0] + ok[1] - 1.0) < 1e-9
+
+
+def test_policy_boundaries_runs_cover_the_band():
+    table = exact.policy_boundaries([(0, "C"), (0, "FC"), (1, "CCP")])
+    assert table == [(0, [(0, 0, "C")]), (1, [(0, 0, "F"), (1, 1, "C")]), (2, [(1, 2, "C"), (3, 3, "P")])]
