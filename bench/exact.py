@@ -198,9 +198,13 @@ def _band(n, shares, width=9.0):
 
 def lagrangian_rule(p0, tolerance, weights, horizon, pass_floor=0):
     """Minimise E_p0[N] + l0 P_p0(fail) + l+ P_p0+tol(pass) + l- P_p0-tol(pass) over all rules, by backward
-    induction on (n, k); ``weights`` = (l0, l+, l-). Returns (value, policy): value is a LOWER bound of that
-    minimum over every rule whatever its length (cells outside a 9-sd band of all three shares, and the horizon,
-    are valued 0, a free decision), policy[n] = (first k, string of C / F / P) the minimising actions."""
+    induction on (n, k); ``weights`` = (l0, l+, l-). Returns (value, policy).
+
+    ``value`` is a LOWER bound of that minimum over every rule whatever its length: cells outside a 9-sd band of
+    all three shares, and the horizon, are valued 0 (a free decision; every true value is >= 0). ``policy[n]`` =
+    (first k, string of C / F / P) are the minimising actions of a second, honest valuation run alongside, in which
+    a cell outside the band fails (as ``policy_oc`` plays it) and the horizon must stop, so the rule does not
+    continue towards a free decision."""
     l0, lplus, lminus = weights
     pp, pm = p0 + tolerance, p0 - tolerance
     a_plus, b_plus = math.log(pp / p0), math.log((1.0 - pp) / (1.0 - p0))
@@ -208,34 +212,37 @@ def lagrangian_rule(p0, tolerance, weights, horizon, pass_floor=0):
     a_minus, b_minus = (math.log(pm / p0), math.log((1.0 - pm) / (1.0 - p0))) if minus else (0.0, 0.0)
     q0 = 1.0 - p0
     shares = [p0, pp] + ([pm] if minus else [])
-    nxt_low, nxt = 0, []
+    nxt_low, nxt_free, nxt_real = 0, [], []
     policy = [None] * (horizon + 1)
     value = 0.0
     for n in range(horizon, -1, -1):
         low, high = _band(n, shares)
-        cur, acts = [], []
+        free, real, acts = [], [], []
         for k in range(low, high + 1):
             accept = math.inf
             if n >= pass_floor:
                 accept = lplus * math.exp(k * a_plus + (n - k) * b_plus)
                 if minus:
                     accept += lminus * math.exp(k * a_minus + (n - k) * b_minus)
-            best, act = (l0, "F") if l0 <= accept else (accept, "P")
+            stop, act = (l0, "F") if l0 <= accept else (accept, "P")
+            best_free = best_real = stop
             if n < horizon:
                 i, j = k + 1 - nxt_low, k - nxt_low
-                up = nxt[i] if 0 <= i < len(nxt) else 0.0
-                down = nxt[j] if 0 <= j < len(nxt) else 0.0
-                cont = 1.0 + p0 * up + q0 * down
-                if cont < best:
-                    best, act = cont, "C"
+                inside_up, inside_down = 0 <= i < len(nxt_free), 0 <= j < len(nxt_free)
+                cont = 1.0 + p0 * (nxt_free[i] if inside_up else 0.0) + q0 * (nxt_free[j] if inside_down else 0.0)
+                best_free = min(stop, cont)
+                cont = 1.0 + p0 * (nxt_real[i] if inside_up else l0) + q0 * (nxt_real[j] if inside_down else l0)
+                if cont < stop:
+                    best_real, act = cont, "C"
             else:
-                best = 0.0  # free decision at the horizon (for the bound); the policy stops there
-            cur.append(best)
+                best_free = 0.0
+            free.append(best_free)
+            real.append(best_real)
             acts.append(act)
         policy[n] = (low, "".join(acts))
-        nxt_low, nxt = low, cur
+        nxt_low, nxt_free, nxt_real = low, free, real
         if n == 0:
-            value = cur[0 - low]
+            value = free[0 - low]
     return value, policy
 
 

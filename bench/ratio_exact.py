@@ -28,7 +28,7 @@ import argparse
 import sys
 
 import exact  # bench/exact.py, next to this script
-import ratio_asn
+from ratio_asn import _import_path, module_verdict
 
 
 def module_rule(p0, tolerance=0.05, alpha=0.01, beta=0.01):
@@ -36,7 +36,7 @@ def module_rule(p0, tolerance=0.05, alpha=0.01, beta=0.01):
     from ansible_collections.meshlab.canary.plugins.module_utils._verdict import ErrorRateTest, wilson
 
     canary = int(round(p0 * 1000))
-    verdict = ratio_asn.module_verdict({"1": 1000 - canary, "2": canary}, tolerance=tolerance, alpha=alpha, beta=beta)
+    verdict = module_verdict({"1": 1000 - canary, "2": canary}, tolerance=tolerance, alpha=alpha, beta=beta)
     if not verdict.tested:
         return None, verdict.needed, verdict.max_samples, None, verdict
     tested = verdict.tested[0]
@@ -138,7 +138,7 @@ def _f(value):
 
 
 def main():
-    sys.path.insert(0, ratio_asn._import_path())
+    sys.path.insert(0, _import_path())
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=5, help="log lines the tutorial looks at (5)")
     parser.add_argument("--tolerance", type=float, default=0.05)

@@ -27,7 +27,6 @@ import time
 
 import exact  # bench/exact.py, next to this script
 
-import exact  # noqa: E402  (bench/exact.py, next to this script)
 
 # tested share, horizon, starting weights (l0, l+, l-) near the optimum found by earlier searches
 CASES = [
