@@ -106,7 +106,7 @@ def main():
           "{4} x {5} bisection steps per weight".format(tol, share_alpha, beta, args.pass_floor, args.rounds,
                                                       args.steps))
     head = ("p0", "ASN today (pair)", "best rule ASN", "its false-fail", "miss -tol", "miss +tol", "miss +/-1.5 tol",
-            "miss +/-2 tol", "lower bound (two-sided)", "wald(a/2) one-sided", "wald*(2a/3) one-sided", "weights",
+            "miss +/-2 tol", "lower bound (two-sided)", "wald short(a/2) one-sided", "wald(2a/3) one-sided", "weights",
             "sec")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -125,9 +125,9 @@ def main():
             far = []
             for mult in (1.5, 2.0):
                 misses = [exact.policy_oc(policy, p0 + s * mult * tol)[1] for s in (1, -1) if 0 < p0 + s * mult * tol < 1]
-                far.append("{0:.5f}".format(max(misses)))
-            cells = ["{0:.1f}".format(rule[0]), "{0:.5f}".format(rule[1][0]), "{0:.5f}".format(rule[1][2]),
-                     "{0:.5f}".format(rule[1][1]), far[0], far[1], "/".join("{0:.0f}".format(w) for w in rule[2])]
+                far.append("{0:.6f}".format(max(misses)))
+            cells = ["{0:.1f}".format(rule[0]), "{0:.6f}".format(rule[1][0]), "{0:.6f}".format(rule[1][2]),
+                     "{0:.6f}".format(rule[1][1]), far[0], far[1], "/".join("{0:.0f}".format(w) for w in rule[2])]
         row = ["{0:g}".format(p0), "{0:.1f}".format(TODAY[p0])] + cells[:6] + [
             "{0:.1f}".format(bound), "{0:.1f}".format(wald_issue), "{0:.1f}".format(wald_any), cells[6],
             "{0:.0f}".format(time.time() - started)]
