@@ -6,8 +6,8 @@ how many stages hit max_samples (Wilson fallback) and how many of those failed a
 fixed-size binomial test with the same alpha/beta. Every false-fail and miss rate comes with its exact
 (Clopper-Pearson) 95 % interval, and ASN ok is divided by Wald's lower bound on E_p0[N] for the harder side,
 (1 - a') ln((1 - a') / beta) / KL(p0 || p0 +/- tol) with a' = alpha / 2 (the issue's form; bench/exact.py also has
-the full form with the + a' ln(a' / (1 - beta)) term, and ratio_exact.py prints the exact figures by DP). ``--max-samples 600`` shows a slow source (about one request
-per second for the default 600 s timeout).
+the full form with the + a' ln(a' / (1 - beta)) term, and ratio_exact.py prints the exact figures by DP).
+``--max-samples 600`` shows a slow source (about one request per second for the default 600 s timeout).
 
     python bench/ratio_asn.py                 # 2,000 + 2,000 stages per scenario
     python bench/ratio_asn.py --stages 500    # quicker

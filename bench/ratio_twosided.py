@@ -103,8 +103,7 @@ def main():
     share_alpha = 2.0 * args.alpha / 3.0
     tol, beta = args.tolerance, args.beta
     print("Two-sided rules at tolerance {0:g}, false-fail <= {1:.5f} (2 alpha / 3), miss <= {2:g}, pass floor {3}, "
-          "{4} x {5} bisection steps per weight".format(tol, share_alpha, beta, args.pass_floor, args.rounds,
-                                                      args.steps))
+          "{4} x {5} bisection steps per weight".format(tol, share_alpha, beta, args.pass_floor, args.rounds, args.steps))
     head = ("p0", "ASN today (pair)", "best rule ASN", "its false-fail", "miss -tol", "miss +tol", "miss +/-1.5 tol",
             "miss +/-2 tol", "lower bound (two-sided)", "wald short(a/2) one-sided", "wald(2a/3) one-sided", "weights",
             "sec")
