@@ -193,6 +193,9 @@ def cmd_run(args):
         except envoy.EnvoyError as exc:
             log.error("%s", exc)
             return 1
+        # status.json before the ready file: `meshsim start` returns on the ready file, and its callers read the
+        # status right away (a loaded machine can take seconds to the first reconcile and its status write)
+        ctl.write_status()
         with open(os.path.join(state, READY_FILE), "w", encoding="utf-8") as fh:
             fh.write("http://127.0.0.1:%d\n" % port)
         log.info("meshsim (loopback stand-in for the mesh) watching namespace %s; switches %s",
