@@ -36,6 +36,11 @@ from ansible_collections.meshlab.canary.plugins.module_utils._samples import (
 from ansible_collections.meshlab.canary.plugins.module_utils._verdict import verdict_from_params
 
 READ_MARGIN_SECONDS = 5  # overlap between two log reads; duplicates are removed by StreamTracker
+# How far a read reaches back before module start + settle: far enough that every line after the boundary is read
+# (the boundary is earlier than start + settle by the age of the newest line at the first poll, and sinceSeconds
+# is whole seconds), short enough that a pod that logged during the settle window and then paused cannot bring
+# much of it in before the boundary is fixed (the boundary excludes it otherwise).
+SETTLE_READ_BACK_SECONDS = 2
 MAX_READERS = 8
 ERROR_EXAMPLES = 5
 
@@ -233,9 +238,9 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
         first_poll = True
         while True:
             now = clock()
-            # Lines logged before module start + settle never count, even when the pods were quiet before the
-            # start (then the newest line, and so the boundary, is older): the kubelet applies sinceSeconds
-            # against its own clock, so only elapsed time is compared, never two clocks.
+            # Reads start once the settle window is over and never reach back more than SETTLE_READ_BACK_SECONDS
+            # before its end (the kubelet applies sinceSeconds against its own clock, so only elapsed time is
+            # compared, never two clocks); the boundary decides which of the lines read count.
             window = int(math.floor(now - start - params["settle_seconds"]))
             if window > 0:
                 if not first_poll:
@@ -248,7 +253,7 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
             def read(item):
                 stream, pod_name, _started = item
                 since = int(math.ceil(now - last_read.get(stream, start))) + READ_MARGIN_SECONDS
-                return read_pair(pod_name, since_seconds=min(since, window))
+                return read_pair(pod_name, since_seconds=min(since, window + SETTLE_READ_BACK_SECONDS))
 
             texts = list(pool.map(read, reads))
             parsed = []
@@ -257,7 +262,7 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
                 if started or previous or current:
                     collector.pods.add(pod_name)
                 parsed.append((stream, pod_name, merge_instances(parse_log(previous), parse_log(current))))
-            boundary.resolve([line[0] for item in parsed for line in item[2]])
+            boundary.resolve([line[0] for item in parsed for line in item[2]], clock() - start)
             fresh = []
             for stream, pod_name, lines in parsed:
                 for ts, text in tracker.new_lines(stream, lines, boundary.value):

@@ -164,20 +164,31 @@ class StreamTracker(object):
 
 
 class Boundary(object):
-    """Samples count only when stamped after ``newest log line at start + settle``.
+    """Samples count only when stamped after the boundary, fixed at the first poll that reads a line.
 
-    The log reader also never asks for lines older than module start + settle (by elapsed time, see
-    ratio_source), so when no pod had logged anything at the start every line it reads is already past the
-    settle window: the boundary then becomes the first line seen (exclusive of nothing before it).
+    The boundary is the later of
+      * the newest log line at module start plus ``settle_seconds`` (``newest_at_start``; when no pod had logged
+        anything, the first line read, exclusive), and
+      * module start plus ``settle_seconds`` on the nodes' clock, estimated as the newest line that first poll read
+        minus the time elapsed since module start. A line is never newer than the node's clock when it is read, so
+        the estimate is never later than the true time; it is earlier by that line's age, about one line period
+        when the pods log steadily.
+    Only node timestamps and elapsed times are compared, never two clocks. The reader reaches back far enough
+    that every line after the boundary is read (see ratio_source), so the boundary is exact: the samples are the
+    lines after it.
     """
 
     def __init__(self, newest_at_start, settle_seconds):
         self.settle_ns = int(round(settle_seconds * NS))
-        self.value = None if newest_at_start is None else newest_at_start + self.settle_ns
+        self.floor = None if newest_at_start is None else newest_at_start + self.settle_ns
+        self.value = None
 
-    def resolve(self, lines_ts):
+    def resolve(self, lines_ts, elapsed_seconds):
+        """Fix the boundary from the first lines read, ``elapsed_seconds`` after module start (once read)."""
         if self.value is None and lines_ts:
-            self.value = min(lines_ts) - 1
+            settled = max(lines_ts) - int(round(elapsed_seconds * NS)) + self.settle_ns
+            floor = self.floor if self.floor is not None else min(lines_ts) - 1
+            self.value = max(settled, floor)
         return self.value
 
     def text(self):

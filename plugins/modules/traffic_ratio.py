@@ -19,10 +19,11 @@ description:
   - Counts which backend version answered each request seen by the client pods, and decides with declared error
     rates whether the observed split matches the O(expected) weights. Read-only; never reports C(changed).
   - With O(source=logs) it reads the container logs of B(every) pod that matches O(selector) concurrently (unlike
-    M(kubernetes.core.k8s_log), which reads only the first pod). Only lines logged after a boundary count (the
-    newest log timestamp in any matching pod at module start plus O(settle_seconds), on the nodes' clocks, so
-    controller clock skew does not matter). Pods that appear later are included, and every line is counted once,
-    also across container restarts.
+    M(kubernetes.core.k8s_log), which reads only the first pod). The samples are exactly the lines logged after a
+    boundary, RV(boundary), which is module start plus O(settle_seconds) on the nodes' clocks (estimated from the newest
+    line the first read returns and the time elapsed, so controller clock skew does not matter; it can be early
+    by that line's age), and never before the newest log line at module start plus O(settle_seconds). Pods that
+    appear later are included, and every line is counted once, also across container restarts.
   - With O(source=probe) it waits O(settle_seconds), then execs into a running matching pod (round robin) and sends
     O(probe_requests) requests to O(url) per round in one C(sh -c) loop of C(curl -s), until a decision is reached.
     Use it for fast stages; it needs C(sh) and C(curl) in the container.
@@ -118,8 +119,8 @@ options:
     default: 600
   settle_seconds:
     description:
-      - Seconds after the boundary (the newest log line at module start, or the module start for O(source=probe))
-        before samples count, so that the new weights have reached the data plane.
+      - Seconds after the module start (and, with O(source=logs), after the newest log line at module start) before
+        samples count, so that the new weights have reached the data plane; see RV(boundary).
     type: int
     default: 10
   max_error_rate:
@@ -285,8 +286,8 @@ pods:
   sample: ["frontend-6c64d7446-mmgpv"]
 boundary:
   description:
-    - Samples stamped after this time (RFC 3339, node clock) counted with O(source=logs); V(null) if no line was
-      read. For O(source=probe) the end of the settle window (controller clock).
+    - With O(source=logs) the samples are the lines stamped after this time (RFC 3339, node clock), in time order;
+      V(null) if no line was read. For O(source=probe) the end of the settle window (controller clock).
   returned: always
   type: str
   sample: "2026-11-27T18:30:10.123456Z"

@@ -8,6 +8,7 @@ from fake_cluster import FakeClock, FakeLogCluster, LogPod
 from module_args import ratio_params
 
 from ansible_collections.meshlab.canary.plugins.module_utils._errors import CanaryError
+from ansible_collections.meshlab.canary.plugins.module_utils._samples import NS, parse_timestamp
 from ansible_collections.meshlab.canary.plugins.module_utils._ratio_source import (
     measure_ratio,
     merge_instances,
@@ -462,3 +463,32 @@ def test_missing_namespace_is_named():
     with pytest.raises(CanaryError) as err:
         run(FakeLogCluster(clock, []), clock, params(namespace="does-not-exist", source="probe"))
     assert "namespace does-not-exist does not exist" in str(err.value)
+
+
+@pytest.mark.parametrize("latency", [0.0, 0.04, 0.3, 0.7])
+def test_samples_are_exactly_the_first_lines_after_the_reported_boundary(latency):
+    """A busy pod (a line every 33 ms), polls that drift by the read latency: the samples are the first N lines
+    logged after the boundary the module reports, none missing at the start (the first read once the settle
+    window is over reaches back before the boundary)."""
+    clock = FakeClock()
+    pod = LogPod("frontend-a")
+    history(pod, clock, LINE.format("1"))
+    rnd = random.Random(int(latency * 100))
+    start = clock.t
+    cluster = FakeLogCluster(clock, [pod], steady(0.033, lambda p, t: LINE.format(rnd.choice("12")), start + 0.01))
+
+    def slow(_cluster, _read):
+        clock.t += latency / 2  # two reads per pod and poll
+    cluster.after_read = slow
+    result = run(cluster, clock, params(expected={"1": 50, "2": 50}, test="presence", min_samples=1000,
+                                        settle_seconds=3, poll_interval=1))
+    assert result["decision"] == "pass" and result["samples"] == 1000, result["reason"]
+    boundary = parse_timestamp(result["boundary"])
+    after = sorted((ts, text) for instance in pod.instances for ts, text in instance if ts > boundary)[:1000]
+    expected = {"1": 0, "2": 0}
+    for _ts, text in after:
+        expected[text.split('"version":"')[1][0]] += 1
+    assert result["counts"] == expected
+    # and the boundary is module start + settle on the node clock, earlier by at most one line period plus the
+    # time the reads of that poll took
+    assert clock.node_ns(start + 3) - (0.034 + latency) * NS <= boundary <= clock.node_ns(start + 3)

@@ -132,14 +132,21 @@ def test_stream_tracker_respects_boundary():
     assert tracker.new_lines(stream, lines, T0 + 10) == [(T0 + 11, "new")]
 
 
-@pytest.mark.parametrize("newest, settle, seen, expected", [
-    (T0, 10, [], T0 + 10 * NS),
-    (T0, 0, [T0 + 5], T0),
-    (None, 10, [], None),
-    (None, 10, [T0 + 7, T0 + 3], T0 + 3 - 1),
+@pytest.mark.parametrize("newest, settle, seen, elapsed, expected", [
+    # the newest line at start is 2 s old, the newest line read 15 s after the start 0.1 s old: start + settle
+    # is estimated 0.1 s early, and that is later than the newest line at start + settle
+    (T0 - 2 * NS, 10, [T0 + 12 * NS, T0 + 15 * NS - NS // 10], 15, T0 + 10 * NS - NS // 10),
+    # the newest line at start + settle is later than the estimate: it wins
+    (T0, 10, [T0 + 5 * NS], 15, T0 + 10 * NS),
+    (T0, 0, [T0 + 5], 0, T0 + 5),
+    (None, 10, [], 12, None),
+    # no line at start: the first line read, exclusive, unless start + settle is later
+    (None, 10, [T0 + 7, T0 + 3], 0, T0 + 10 * NS + 7),
+    (None, 10, [T0 + 7 * NS, T0 + 3 * NS], 20, T0 + 3 * NS - 1),
 ])
-def test_boundary(newest, settle, seen, expected):
+def test_boundary(newest, settle, seen, elapsed, expected):
     boundary = Boundary(newest, settle)
-    assert boundary.resolve(seen) == expected
+    assert boundary.resolve(seen, elapsed) == expected
     # once fixed it never moves
-    assert boundary.resolve([T0 + 999 * NS]) == (expected if expected is not None else T0 + 999 * NS - 1)
+    later = boundary.resolve([T0 + 999 * NS], 1000)
+    assert later == (expected if expected is not None else T0 + 999 * NS - 1)
