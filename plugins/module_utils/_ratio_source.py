@@ -173,9 +173,62 @@ def _finish(collector, start, clock, boundary_text, reason_fields=None):
         pods=sorted(collector.pods),
         boundary=boundary_text,
         error_examples=list(collector.examples),
+        trace=verdict.trace(),
+        finished=True,
     )
     result.update(reason_fields or {})
     return result
+
+
+# ---- rounds --------------------------------------------------------------------
+#
+# With progress_interval > 0 a measurement runs in rounds: each call measures for at most that many seconds and,
+# when undecided, returns finished=false with ``state`` (everything counted so far and where reading stands) and
+# ``progress``; the action plugin prints the progress and calls again with resume=state. Elapsed time is carried
+# over by the controller's wall clock, so the time between two rounds counts against the timeout and the log
+# windows (nothing logged between two rounds is missed).
+
+class Rounds(object):
+    """Elapsed-time bookkeeping of one round: ``start`` is where the whole measurement started on this clock."""
+
+    def __init__(self, params, clock, wall):
+        self.clock, self.wall = clock, wall
+        self.resume = params.get("resume") or None
+        self.interval = params.get("progress_interval") or 0
+        self.round_start = clock()
+        carried = 0.0
+        if self.resume:
+            try:
+                carried = float(self.resume["elapsed"]) + max(0.0, wall() - float(self.resume["wall"]))
+            except (KeyError, TypeError, ValueError):
+                raise CanaryError("resume: not a state returned by traffic_ratio_info; leave resume unset, it is set "
+                                  "by the action plugin between rounds")
+        self.start = self.round_start - carried
+
+    def part(self, name):
+        return (self.resume or {}).get(name)
+
+    def over(self, next_step):
+        """True when a step of ``next_step`` seconds from now would end after this round's share of time."""
+        return bool(self.interval) and self.clock() + next_step > self.round_start + self.interval
+
+    def pause(self, collector, timeout, source_state):
+        """The unfinished result that ends this round."""
+        verdict = collector.verdict
+        elapsed = self.clock() - self.start
+        state = dict(elapsed=elapsed, wall=self.wall(), verdict=verdict.to_state(), pods=sorted(collector.pods),
+                     examples=list(collector.examples))
+        state.update(source_state)
+        progress = verdict.progress()
+        progress.update(elapsed=round(elapsed, 1), timeout=timeout, pods=len(collector.pods))
+        return dict(finished=False, state=state, progress=progress)
+
+    def restore(self, collector):
+        if not self.resume:
+            return
+        collector.verdict.restore(self.resume.get("verdict") or {})
+        collector.pods.update(self.resume.get("pods") or [])
+        collector.examples.extend(self.resume.get("examples") or [])
 
 
 # ---- logs ----------------------------------------------------------------------
@@ -217,11 +270,33 @@ def merge_instances(previous, current):
     return previous + current
 
 
-def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=time.sleep, workers=MAX_READERS):
+def _stream_key(stream):
+    return "{0}/{1}".format(*stream)
+
+
+def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=time.sleep, workers=MAX_READERS,
+                 wall=time.time):
     namespace, selector, container = params["namespace"], params["selector"], params["container"]
-    start = clock()
-    pods = select_pods(cluster, namespace, selector, container, first=True)
-    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(pods))))
+    rounds = Rounds(params, clock, wall)
+    start = rounds.start
+    collector = _Collector(verdict, regex)
+    rounds.restore(collector)
+    tracker = StreamTracker()
+    last_read = {}
+    if rounds.resume:
+        pods = select_pods(cluster, namespace, selector, container)
+        boundary = Boundary(None, params["settle_seconds"])
+        boundary.floor, boundary.value = rounds.part("boundary_floor"), rounds.part("boundary")
+        tracker.marks = dict((key, (ts, seen)) for key, ts, seen in rounds.part("marks") or [])
+        last_read = dict((key, start + offset) for key, offset in (rounds.part("last_read") or {}).items())
+        first_poll = bool(rounds.part("first_poll"))
+        wait = (rounds.part("next_poll") or 0.0) - (clock() - start)
+        if wait > 0 and not collector.done():
+            sleep(min(wait, max(0.0, params["timeout"] - (clock() - start))))
+    else:
+        pods = select_pods(cluster, namespace, selector, container, first=True)
+        first_poll = True
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(pods) or 1)))
 
     def read_pair(pod_name, **kwargs):
         current = cluster.read_log(pod_name, namespace, container, **kwargs)
@@ -229,14 +304,12 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
         return previous, current
 
     try:
-        initial = list(pool.map(lambda pod: read_pair(_pod_name(pod), tail_lines=1), pods))
-        boundary = Boundary(newest_timestamp([text for pair in initial for text in pair]), params["settle_seconds"])
-        tracker = StreamTracker()
-        last_read = {}
-        collector = _Collector(verdict, regex)
+        if not rounds.resume:
+            initial = list(pool.map(lambda pod: read_pair(_pod_name(pod), tail_lines=1), pods))
+            boundary = Boundary(newest_timestamp([text for pair in initial for text in pair]),
+                                params["settle_seconds"])
         timeout = params["timeout"]
-        first_poll = True
-        while True:
+        while not collector.done():
             now = clock()
             # Reads start once the settle window is over and never reach back more than SETTLE_READ_BACK_SECONDS
             # before its end (the kubelet applies sinceSeconds against its own clock, so only elapsed time is
@@ -252,16 +325,16 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
 
             def read(item):
                 stream, pod_name, _started = item
-                since = int(math.ceil(now - last_read.get(stream, start))) + READ_MARGIN_SECONDS
+                since = int(math.ceil(now - last_read.get(_stream_key(stream), start))) + READ_MARGIN_SECONDS
                 return read_pair(pod_name, since_seconds=min(since, window + SETTLE_READ_BACK_SECONDS))
 
             texts = list(pool.map(read, reads))
             parsed = []
             for (stream, pod_name, started), (previous, current) in zip(reads, texts):
-                last_read[stream] = now
+                last_read[_stream_key(stream)] = now
                 if started or previous or current:
                     collector.pods.add(pod_name)
-                parsed.append((stream, pod_name, merge_instances(parse_log(previous), parse_log(current))))
+                parsed.append((_stream_key(stream), pod_name, merge_instances(parse_log(previous), parse_log(current))))
             boundary.resolve([line[0] for item in parsed for line in item[2]], clock() - start)
             fresh = []
             for stream, pod_name, lines in parsed:
@@ -275,7 +348,13 @@ def measure_logs(cluster, params, verdict, regex, clock=time.monotonic, sleep=ti
             elapsed = clock() - start
             if collector.done() or elapsed >= timeout:
                 break
-            sleep(max(0.0, min(params["poll_interval"], timeout - elapsed)))
+            pause = max(0.0, min(params["poll_interval"], timeout - elapsed))
+            if rounds.over(pause):
+                return rounds.pause(collector, timeout, dict(
+                    boundary=boundary.value, boundary_floor=boundary.floor, first_poll=first_poll, next_poll=elapsed + pause,
+                    marks=[[key, ts, seen] for key, (ts, seen) in sorted(tracker.marks.items())],
+                    last_read=dict((key, t - start) for key, t in last_read.items())))
+            sleep(pause)
     finally:
         pool.shutdown(wait=True)
     return _finish(collector, start, clock, boundary.text())
@@ -289,22 +368,33 @@ def _running(pod, container):
     return (pod.get("status") or {}).get("phase") == "Running" and running
 
 
-def measure_probe(cluster, params, verdict, regex, clock=time.monotonic, sleep=time.sleep, wall_ns=None):
+def measure_probe(cluster, params, verdict, regex, clock=time.monotonic, sleep=time.sleep, wall_ns=None,
+                  wall=time.time):
     namespace, selector, container = params["namespace"], params["selector"], params["container"]
-    wall_ns = wall_ns or (lambda: int(time.time() * NS))
-    start = clock()
-    select_pods(cluster, namespace, selector, container, first=True)
-    settle = params["settle_seconds"]
-    boundary_text = format_timestamp(wall_ns() + settle * NS)
-    timeout = params["timeout"]
+    wall_ns = wall_ns or (lambda: int(wall() * NS))
+    rounds = Rounds(params, clock, wall)
+    start = rounds.start
     collector = _Collector(verdict, regex)
-    sleep(min(settle, timeout))
+    rounds.restore(collector)
+    settle = params["settle_seconds"]
+    timeout = params["timeout"]
+    if rounds.resume:
+        boundary_text, turn, batch = rounds.part("boundary"), int(rounds.part("turn") or 0), rounds.part("batch")
+    else:
+        select_pods(cluster, namespace, selector, container, first=True)
+        boundary_text, turn, batch = format_timestamp(wall_ns() + settle * NS), 0, None
+    waited = clock() - start
+    if waited < settle:
+        sleep(min(settle, timeout) - min(waited, settle))
     script = probe_script(params["url"], params["probe_requests"], params["probe_request_timeout"])
-    turn = 0
+    ran = 0
     while not collector.done():
         remaining = timeout - (clock() - start)
         if remaining <= 0:
             break
+        # a round ends before a batch that would end after the round's share of time (each round runs one at least)
+        if ran and rounds.over(batch):
+            return rounds.pause(collector, timeout, dict(boundary=boundary_text, turn=turn, batch=batch))
         pods = [p for p in select_pods(cluster, namespace, selector, container) if _running(p, container)]
         if not pods:
             sleep(max(0.0, min(params["poll_interval"], remaining)))
@@ -312,7 +402,10 @@ def measure_probe(cluster, params, verdict, regex, clock=time.monotonic, sleep=t
         pod_name = _pod_name(sorted(pods, key=_pod_name)[turn % len(pods)])
         turn += 1
         budget = params["probe_requests"] * (params["probe_request_timeout"] + 1) + 30
+        began = clock()
         out, err, code = cluster.exec_sh(pod_name, namespace, container, script, timeout=min(remaining, budget))
+        batch = clock() - began
+        ran += 1
         collector.pods.add(pod_name)
         if code not in (0, None):
             raise CanaryError("the probe in pod {0} (container {1}) exited with code {2}: {3}".format(
@@ -325,13 +418,17 @@ def measure_probe(cluster, params, verdict, regex, clock=time.monotonic, sleep=t
     return _finish(collector, start, clock, boundary_text)
 
 
-def measure_ratio(cluster, params, clock=time.monotonic, sleep=time.sleep, wall_ns=None):
-    """Validate, collect samples from the chosen source, decide. Returns the module result (without changed)."""
+def measure_ratio(cluster, params, clock=time.monotonic, sleep=time.sleep, wall_ns=None, wall=time.time):
+    """Validate, collect samples from the chosen source, decide. Returns the module result (without changed).
+
+    The result has ``finished``: false for a round that ended undecided (then only ``state`` and ``progress``).
+    """
     verdict, regex = validate_ratio_params(params)
     try:
         if params["source"] == "probe":
-            return measure_probe(cluster, params, verdict, regex, clock=clock, sleep=sleep, wall_ns=wall_ns)
-        return measure_logs(cluster, params, verdict, regex, clock=clock, sleep=sleep)
+            return measure_probe(cluster, params, verdict, regex, clock=clock, sleep=sleep, wall_ns=wall_ns,
+                                 wall=wall)
+        return measure_logs(cluster, params, verdict, regex, clock=clock, sleep=sleep, wall=wall)
     except CanaryError as exc:
         fields = verdict.summary()
         fields.update(decision="fail", method="error", reason=exc.msg)

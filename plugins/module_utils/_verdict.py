@@ -101,6 +101,17 @@ class Sprt(object):
             self.state = "accept"
         return self.state
 
+    def to_state(self):
+        return [self.llr, self.state, self.n, self.hits]
+
+    def restore(self, state):
+        self.llr, self.state, self.n, self.hits = float(state[0]), state[1], int(state[2]), int(state[3])
+
+    def report(self):
+        """The test as the report's charts draw it: hypotheses, thresholds, where it stands."""
+        return dict(p0=round(self.p0, 6), p1=round(self.p1, 6), lower=round(self.lower, 6), upper=round(self.upper, 6),
+                    state=self.state, n=self.n, llr=round(self.llr, 6))
+
 
 def _number(value, where):
     if isinstance(value, bool):
@@ -191,6 +202,54 @@ class ErrorRateTest(object):
         """True when the rule lets a stage pass now (``zero`` mode: no error so far)."""
         return self.state == "accept" or (self.mode == "zero" and not self.errors)
 
+    def to_state(self):
+        return [self.lines, self.errors, self.sprt.to_state() if self.sprt else None]
+
+    def restore(self, state):
+        self.lines, self.errors = int(state[0]), int(state[1])
+        if self.sprt:
+            self.sprt.restore(state[2])
+
+    def report(self):
+        out = dict(mode=self.mode, p0=None, p1=None, lower=None, upper=None, state=self.state, n=self.lines, llr=None)
+        if self.sprt:
+            out.update(self.sprt.report(), n=self.lines)
+        return out
+
+
+class Checkpoints(object):
+    """Cumulative counts at evenly spaced line numbers, at most ``limit`` + 1 of them, for the report's charts.
+
+    A point ``[samples, errors, {version: count}]`` is kept every ``step`` counted lines (samples plus errors);
+    when more than ``limit`` are kept, every other one is dropped and ``step`` doubles, so the points stay evenly
+    spaced and their number bounded whatever the sample count.
+    """
+
+    def __init__(self, versions, limit=200):
+        self.limit = limit
+        self.step = 1
+        self.points = [[0, 0, dict((v, 0) for v in versions)]]
+
+    def record(self, n, errors, counts):
+        if (n + errors) % self.step:
+            return
+        self.points.append([n, errors, dict(counts)])
+        if len(self.points) > self.limit:
+            self.points = self.points[::2]
+            self.step *= 2
+
+    def final(self, n, errors, counts):
+        last = self.points[-1]
+        if last[0] == n and last[1] == errors:
+            return [list(p) for p in self.points]
+        return [list(p) for p in self.points] + [[n, errors, dict(counts)]]
+
+    def to_state(self):
+        return [self.step, self.points]
+
+    def restore(self, state):
+        self.step, self.points = int(state[0]), [[int(p[0]), int(p[1]), dict(p[2])] for p in state[1]]
+
 
 def _margin(value, limit):
     if value is None:
@@ -257,6 +316,8 @@ class Verdict(object):
         self.errors = 0
         self.forbidden = None
         self._decision = None
+        self.decided_at = None
+        self.checkpoints = Checkpoints(self.expected)
 
     @property
     def error_rate_margin(self):
@@ -278,7 +339,7 @@ class Verdict(object):
             for side in sides:
                 side.update(hit)
         self.errors_test.update(False)
-        self._decision = self._decide()
+        self._counted()
         return self._decision
 
     def add_error(self, count=1):
@@ -288,8 +349,14 @@ class Verdict(object):
                 break
             self.errors += 1
             self.errors_test.update(True)
-            self._decision = self._decide()
+            self._counted()
         return self._decision
+
+    def _counted(self):
+        self._decision = self._decide()
+        if self._decision is not None and self.decided_at is None:
+            self.decided_at = self.n
+        self.checkpoints.record(self.n, self.errors, self.counts)
 
     @property
     def error_rate(self):
@@ -460,6 +527,63 @@ class Verdict(object):
             return "fail", "wilson", ("{0}: inconclusive, {1}; collect more samples (raise timeout or max_samples, "
                                       "or send more requests) or loosen tolerance/beta").format(head, "; ".join(unsure))
         return "pass", "wilson", "{0}: {1}".format(head, "; ".join(fine))
+
+    def confidence(self):
+        """Confidence of the reported Wilson intervals (Bonferroni over the versions reported)."""
+        return 1.0 - self.alpha / max(1, len(self.counts))
+
+    def trace(self):
+        """What the report's charts need: the checkpoints and every sequential test with its thresholds."""
+        return dict(
+            checkpoints=self.checkpoints.final(self.n, self.errors, self.counts),
+            expected_shares=dict((v, round(p, 6)) for v, p in self.expected.items()),
+            tolerance=self.tolerance,
+            confidence=round(self.confidence(), 6),
+            decided_at=self.decided_at,
+            sprt=dict((v, [side.report() for side in sides]) for v, sides in self.sides.items()),
+            error_test=self.errors_test.report(),
+        )
+
+    def progress(self):
+        """Where the measurement stands, for a progress line (see _progress.progress_line)."""
+        shares, intervals = self.shares(), self.intervals()
+        tests = []
+        for version in sorted(self.sides, key=_version_key):
+            for side in self.sides[version]:
+                tests.append(["v{0} {1}".format(version, "high" if side.p1 > side.p0 else "low"), side.state])
+        if self.errors_test.mode == "sprt":
+            tests.append(["errors", self.errors_test.state])
+        versions = sorted(self.counts, key=_version_key)
+        return dict(expected=self.expected_text(), samples=self.n, needed=self.needed, max_samples=self.max_samples, errors=self.errors,
+                    error_rate=round(self.error_rate, 4),
+                    versions=[[v, round(shares[v], 4), intervals[v], round(self.expected[v], 4)] for v in versions],
+                    tests=tests, decision=self._decision[0] if self._decision else None)
+
+    def to_state(self):
+        """Everything counted so far, JSON-serialisable, for the next round of the same measurement."""
+        return dict(counts=dict(self.counts), n=self.n, errors=self.errors, forbidden=self.forbidden,
+                    decision=list(self._decision) if self._decision else None, decided_at=self.decided_at,
+                    sides=dict((v, [side.to_state() for side in sides]) for v, sides in self.sides.items()),
+                    errors_test=self.errors_test.to_state(), checkpoints=self.checkpoints.to_state())
+
+    def restore(self, state):
+        """Continue from ``to_state()`` of a Verdict built from the same options."""
+        try:
+            sides = state["sides"]
+            if sorted(sides) != sorted(self.sides) or any(len(sides[v]) != len(self.sides[v]) for v in sides):
+                raise ValueError("other tested versions")
+            self.counts = dict((str(v), int(c)) for v, c in state["counts"].items())
+            self.n, self.errors, self.forbidden = int(state["n"]), int(state["errors"]), state["forbidden"]
+            self._decision = tuple(state["decision"]) if state["decision"] else None
+            self.decided_at = state["decided_at"]
+            for version, side_states in sides.items():
+                for side, side_state in zip(self.sides[version], side_states):
+                    side.restore(side_state)
+            self.errors_test.restore(state["errors_test"])
+            self.checkpoints.restore(state["checkpoints"])
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise CanaryError("resume: the state does not belong to a measurement with these options ({0}); "
+                              "leave resume unset, it is set by the action plugin between rounds".format(exc))
 
     def summary(self):
         return dict(

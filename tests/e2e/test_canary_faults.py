@@ -32,8 +32,22 @@ def check_stage_counts(stage):
 
 
 @pytest.mark.parametrize("source", ["logs", "probe"])
+def progress_lines(stdout):
+    """{task name: [progress lines printed while it ran]} of the play output (default callback)."""
+    shown, task = {}, None
+    for line in stdout.splitlines():
+        head = re.match(r"^TASK \[(.*)\] \**$", line)
+        if head:
+            task = head.group(1)
+        elif task and "] traffic_ratio_info round " in line:
+            shown.setdefault(task, []).append(line)
+    return shown
+
+
 def test_correct_split_passes_every_stage(clean, source):
-    proc, report = clean.run_canary("correct-" + source, [10, 80, 100], source=source)
+    # a progress line every 2 s, so that even a short stage prints some while it is measured
+    proc, report = clean.run_canary("correct-" + source, [10, 80, 100], source=source,
+                                    canary_ratio_progress_interval=2)
 
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert report["outcome"] == "promoted"
@@ -47,6 +61,19 @@ def test_correct_split_passes_every_stage(clean, source):
     assert report["stages"][2]["counts"].get("1", 0) == 0
     assert report["rollback"] is None
     assert clean.split_weights() == V2_ONLY
+    # live progress: lines printed during each stage's measurement, samples growing, the stage's weights named
+    shown = progress_lines(proc.stdout)
+    for stage in report["stages"]:
+        lines = shown.get("meshlab.canary.canary : Measure the split real traffic took at " + stage["label"])
+        assert lines, "no progress line while stage {0} was measured:\n{1}".format(stage["label"], proc.stdout[-4000:])
+        assert stage["rounds"] == len(lines) + 1, (stage["rounds"], lines)
+        samples = [int(re.search(r": (\d+) samples", line).group(1)) for line in lines]
+        assert samples == sorted(samples) and samples[-1] <= stage["samples"], lines
+        assert all(stage["label"] + ": " in line and " s left of timeout " in line and "tests: " in line
+                   for line in lines), lines
+        # the report keeps what its charts need
+        trace = stage["trace"]
+        assert trace["checkpoints"][-1][0] == stage["samples"] and trace["decided_at"] == stage["samples"]
 
 
 def test_misroute_in_stage_two_rolls_back_to_stage_one(clean):

@@ -176,7 +176,8 @@ class Play(object):
 
 
 def run_play(playbook, extra_vars, check=False, diff=False, env=None):
-    """Run ``playbooks/<playbook>.yml`` with ``extra_vars`` (passed as a JSON file, so types survive)."""
+    """Run ``playbooks/<playbook>.yml`` (or ``<playbook>.yml`` when given as an absolute path) with ``extra_vars``
+    (passed as a JSON file, so types survive)."""
     bindir = os.path.dirname(sys.executable)
     cmd = [os.path.join(bindir, "ansible-playbook"), "-i", INVENTORY, os.path.join(PLAYBOOKS, playbook + ".yml")]
     if check:

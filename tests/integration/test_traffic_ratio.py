@@ -1,4 +1,4 @@
-"""Bad input to meshlab.canary.traffic_ratio against the real API: a clear message, at once, nothing changed.
+"""Bad input to meshlab.canary.traffic_ratio_info against the real API: a clear message, at once, nothing changed.
 
 The client pod is a kwok-simulated Pod (``app=frontend``, container ``frontend``); nothing has to run in it,
 because every case here fails before a log line is read.
@@ -80,3 +80,33 @@ def test_pattern_without_version_group(api, frontend_pod, play):
 ], ids=["all-zero", "negative"])
 def test_bad_expected_weights(api, frontend_pod, play, expected, message):
     _fails_fast_unchanged(api, play, frontend_pod, {"it_expected": expected}, message)
+
+
+# The name before 0.2.0. Written at test time: the repository's own playbooks use the canonical name (ansible-lint).
+OLD_NAME_PLAYBOOK = """---
+- name: Run meshlab.canary.traffic_ratio (the deprecated name) once against the local cluster
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Measure the traffic split under the old name
+      meshlab.canary.traffic_ratio:
+        namespace: "{{ it_namespace }}"
+        selector: "{{ it_selector }}"
+        expected: "{{ it_expected }}"
+        settle_seconds: 0
+        timeout: "{{ it_timeout }}"
+"""
+
+
+def test_the_old_name_still_works_and_warns(api, frontend_pod, play, tmp_path):
+    """meshlab.canary.traffic_ratio (before 0.2.0) runs traffic_ratio_info, with a deprecation warning."""
+    (tmp_path / "old_name.yml").write_text(OLD_NAME_PLAYBOOK)
+    before = snapshot(api, frontend_pod)
+    run = play(str(tmp_path / "old_name"), {"it_namespace": frontend_pod, "it_expected": EXPECTED,
+                                            "it_selector": "app=nobody", "it_timeout": 2 * PLAY_TIMEOUT})
+    assert run.rc != 0 and run.failed, run
+    assert "selector 'app=nobody' matches no pods" in run.msg, run
+    warned = " ".join((run.stderr + run.stdout).split())
+    assert "meshlab.canary.traffic_ratio has been deprecated" in warned, warned[-2000:]
+    assert "Use meshlab.canary.traffic_ratio_info" in warned, warned[-2000:]
+    assert snapshot(api, frontend_pod) == before

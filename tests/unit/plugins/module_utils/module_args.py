@@ -8,7 +8,7 @@ restates a module default.
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.meshlab.canary.plugins.module_utils._verdict import verdict_from_params
-from ansible_collections.meshlab.canary.plugins.modules import traffic_ratio, traffic_split
+from ansible_collections.meshlab.canary.plugins.modules import traffic_ratio_info, traffic_split
 
 
 def module_params(module, **args):
@@ -25,9 +25,9 @@ def split_params(**args):
 
 
 def ratio_params(**args):
-    return module_params(traffic_ratio, **args)
+    return module_params(traffic_ratio_info, **args)
 
 
 def verdict(expected, **args):
-    """A Verdict as traffic_ratio builds it: ``args`` plus the module's defaults."""
+    """A Verdict as traffic_ratio_info builds it: ``args`` plus the module's defaults."""
     return verdict_from_params(ratio_params(expected=expected, **args))

@@ -1,4 +1,5 @@
 import os
+import json
 import random
 import subprocess
 
@@ -45,8 +46,19 @@ def history(pod, clock, text, seconds=30):
         pod.log(clock.node_ns(clock.t - seconds + i), text)
 
 
-def run(cluster, clock, p):
-    return measure_ratio(cluster, p, clock=clock.monotonic, sleep=clock.sleep, wall_ns=clock.node_ns)
+def run(cluster, clock, p, rounds=None):
+    """The measurement as the action plugin drives it: rounds of progress_interval, each resumed from the state
+    of the one before, until it finishes; ``rounds`` (a list) collects each round's progress."""
+    p = dict(p)
+    while True:
+        result = measure_ratio(cluster, p, clock=clock.monotonic, sleep=clock.sleep, wall_ns=clock.node_ns,
+                               wall=lambda: clock.t)
+        if result["finished"]:
+            return result
+        assert set(result) == {"finished", "state", "progress"}, result
+        if rounds is not None:
+            rounds.append(result["progress"])
+        p["resume"] = json.loads(json.dumps(result["state"]))  # what crosses the module boundary is JSON
 
 
 def test_two_pods_correct_split_passes_and_ignores_old_and_settling_lines():
@@ -492,3 +504,112 @@ def test_samples_are_exactly_the_first_lines_after_the_reported_boundary(latency
     # and the boundary is module start + settle on the node clock, earlier by at most one line period plus the
     # time the reads of that poll took
     assert clock.node_ns(start + 3) - (0.034 + latency) * NS <= boundary <= clock.node_ns(start + 3)
+
+
+# ---- rounds (progress_interval): the action plugin's loop decides exactly as one call --------------------
+
+def _restart_scenario(seed):
+    """Two pods, one restarting at +12.5 s, 70/30 traffic from a seeded generator: the same lines every time."""
+    clock = FakeClock()
+    a, b = LogPod("frontend-a"), LogPod("frontend-b")
+    for pod in (a, b):
+        history(pod, clock, LINE.format("1"))
+    start = clock.t
+    rnd = random.Random(seed)
+    gen = steady(0.05, lambda pod, t: LINE.format("2" if rnd.random() < 0.3 else "1"), start + 0.01)
+    events = {"restarted": False}
+
+    def generate(cluster, from_t, to_t):
+        if not events["restarted"] and to_t >= start + 12.5:
+            gen(cluster, from_t, start + 12.5)
+            a.restart()
+            events["restarted"] = True
+            from_t = start + 12.5
+        gen(cluster, from_t, to_t)
+    return clock, FakeLogCluster(clock, [a, b], generate, cri=True)
+
+
+def _same_verdict(one, rounds):
+    for key in ("decision", "method", "counts", "samples", "errors", "shares", "intervals", "boundary", "pods",
+                "trace"):
+        assert one[key] == rounds[key], key
+
+
+@pytest.mark.parametrize("over", [dict(expected={"1": 70, "2": 30}),
+                                  dict(expected={"1": 50, "2": 50}, min_samples=2000, max_samples=2000),
+                                  dict(expected={"1": 70, "2": 30}, tolerance=0.02, max_samples=1500)])
+def test_logs_in_rounds_decide_exactly_as_one_call(over):
+    results, progress = [], []
+    for interval in (0, 3):
+        clock, cluster = _restart_scenario(7)
+        results.append(run(cluster, clock, params(progress_interval=interval, poll_interval=1, settle_seconds=2,
+                                                  **over), rounds=progress))
+    one, rounds = results
+    _same_verdict(one, rounds)
+    assert progress, "the measurement did not run in rounds"
+    # a steady pace: every round ends within its 3 s (polls of 1 s), the elapsed time only grows
+    elapsed = [p["elapsed"] for p in progress]
+    assert elapsed == sorted(elapsed) and all(later - earlier <= 3.01 for earlier, later in zip(elapsed, elapsed[1:]))
+    assert all(p["samples"] <= one["samples"] and p["decision"] is None for p in progress)
+
+
+def test_time_between_rounds_counts_and_loses_no_line():
+    """The controller's time between two rounds (module start-up) counts against the timeout and the read
+    windows: lines logged meanwhile are read by the next round."""
+    clock, cluster = _restart_scenario(11)
+    p = params(expected={"1": 70, "2": 30}, min_samples=100000, max_samples=100000, timeout=60, poll_interval=1,
+               settle_seconds=2, progress_interval=2)
+    start = clock.t
+    rounds = 0
+    while True:
+        result = measure_ratio(cluster, p, clock=clock.monotonic, sleep=clock.sleep, wall_ns=clock.node_ns,
+                               wall=lambda: clock.t)
+        if result["finished"]:
+            break
+        rounds += 1
+        clock.sleep(6)  # a slow start-up of the next round: longer than the read margin (5 s)
+        p = dict(p, resume=json.loads(json.dumps(result["state"])))
+    assert rounds >= 5
+    assert result["method"] == "too-few-samples" and 60 <= result["duration"] <= 67
+    # lines count after the boundary and after module start + settle (see measure_logs)
+    boundary = max(parse_timestamp(result["boundary"]), clock.node_ns(start + 2))
+    truth = ground_truth(cluster, boundary, clock.node_ns(start + result["duration"]))
+    counted = dict((LINE.format(v), c) for v, c in result["counts"].items() if c)
+    # every line up to the end is counted once, the gaps included (the last poll is at the end)
+    assert sum(truth.values()) > 2000
+    for text, count in truth.items():
+        assert 0 <= count - counted.get(text, 0) <= 2, (text, count, counted)
+
+
+def test_probe_in_rounds_decides_exactly_as_one_call():
+    results, progress = [], []
+    for interval in (0, 5):
+        clock = FakeClock()
+        rnd = random.Random(5)
+
+        def handler(cluster, name, container, script, timeout, clock=clock, rnd=rnd):
+            clock.t += 2
+            lines = [LINE.format("2" if rnd.random() < 0.2 else "1").strip() for _i in range(100)]
+            return "\n".join(lines) + "\n", "", 0
+        cluster = FakeLogCluster(clock, [LogPod("frontend-b"), LogPod("frontend-a")])
+        cluster.exec_handler = handler
+        results.append(run(cluster, clock, params(source="probe", expected={"1": 80, "2": 20}, settle_seconds=3,
+                                                  progress_interval=interval), rounds=progress))
+        if interval:
+            names = [e[0] for e in cluster.execs]
+            assert names[:4] == ["frontend-a", "frontend-b", "frontend-a", "frontend-b"]  # round robin kept
+    one, rounds = results
+    _same_verdict(one, rounds)
+    assert len(progress) >= 2
+
+
+def test_resume_from_a_foreign_state_is_refused():
+    clock = FakeClock()
+    cluster = FakeLogCluster(clock, [LogPod("frontend-a")])
+    with pytest.raises(CanaryError) as err:
+        run(cluster, clock, params(resume={"elapsed": "soon"}))
+    assert "resume" in err.value.msg and "leave resume unset" in err.value.msg
+    state = {"elapsed": 1.0, "wall": clock.t, "verdict": {"sides": {"9": []}}}
+    with pytest.raises(CanaryError) as err:
+        run(cluster, clock, params(resume=state))
+    assert "does not belong to a measurement with these options" in err.value.msg

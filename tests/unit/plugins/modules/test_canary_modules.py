@@ -14,7 +14,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from fake_cluster import FakeClock, FakeCluster, FakeLogCluster, LogPod, service
 
-from ansible_collections.meshlab.canary.plugins.modules import traffic_ratio, traffic_split
+from ansible_collections.meshlab.canary.plugins.modules import traffic_ratio_info, traffic_split
 
 SMI = ("split.smi-spec.io", "trafficsplits")
 
@@ -112,7 +112,7 @@ def dict_kubeconfig(server="https://127.0.0.1:9"):
             "users": [{"name": "lab-user", "user": {"token": TOKEN, "client-key-data": KEY_DATA}}]}
 
 
-@pytest.mark.parametrize("module, args", [(traffic_split, SPLIT), (traffic_ratio, dict(expected={"1": 1}))])
+@pytest.mark.parametrize("module, args", [(traffic_split, SPLIT), (traffic_ratio_info, dict(expected={"1": 1}))])
 def test_dict_kubeconfig_secrets_are_redacted_and_the_rest_stays_readable(module, args, capsys):
     result = run_module(module, dict(args, kubeconfig=dict_kubeconfig()), capsys)
     assert result["failed"] is True and "cannot reach the Kubernetes API" in result["msg"]
@@ -133,29 +133,40 @@ def test_dict_kubeconfig_secrets_are_redacted_from_a_validation_failure(capsys):
     assert TOKEN not in json.dumps(result) and KEY_DATA not in json.dumps(result)
 
 
-def test_ratio_failure_carries_the_result_fields(capsys):
+def _run_ratio(capsys, args):
     clock = FakeClock()
-    pod = LogPod("frontend-a")
-    cluster = FakeLogCluster(clock, [pod])
-    args = dict(expected={"1": 90, "2": 10}, timeout=20, settle_seconds=0)
-    real = traffic_ratio.measure_ratio
+    cluster = FakeLogCluster(clock, [LogPod("frontend-a")])
+    real = traffic_ratio_info.measure_ratio
 
     def measure(cluster_, params):
-        return real(cluster_, params, clock=clock.monotonic, sleep=clock.sleep)
-    with mock.patch.object(traffic_ratio, "connect", return_value=cluster), \
-            mock.patch.object(traffic_ratio, "measure_ratio", side_effect=measure):
-        result = run_module(traffic_ratio, args, capsys, check=True)
-    assert result["failed"] is True and result["changed"] is False
-    assert result["msg"] == "collected 0 of at least 100 samples in 20 s from 1 pod"
-    for key in ("counts", "shares", "intervals", "errors", "error_rate", "samples", "duration", "decision",
-                "reason", "method", "pods", "boundary"):
-        assert key in result, key
+        return real(cluster_, params, clock=clock.monotonic, sleep=clock.sleep, wall=lambda: clock.t)
+    with mock.patch.object(traffic_ratio_info, "connect", return_value=cluster), \
+            mock.patch.object(traffic_ratio_info, "measure_ratio", side_effect=measure):
+        return run_module(traffic_ratio_info, args, capsys, check=True)
+
+
+def test_ratio_rejected_verdict_is_reported_not_failed(capsys):
+    result = _run_ratio(capsys, dict(expected={"1": 90, "2": 10}, timeout=20, settle_seconds=0, progress_interval=0))
+    assert "failed" not in result and result["changed"] is False
     assert result["decision"] == "fail" and result["method"] == "too-few-samples"
+    assert result["reason"] == "collected 0 of at least 100 samples in 20 s from 1 pod"
+    for key in ("counts", "shares", "intervals", "errors", "error_rate", "samples", "duration", "decision",
+                "reason", "method", "pods", "boundary", "trace"):
+        assert key in result, key
+
+
+def test_ratio_round_returns_state_and_progress_until_finished(capsys):
+    first = _run_ratio(capsys, dict(expected={"1": 90, "2": 10}, timeout=20, settle_seconds=0, progress_interval=5,
+                                    poll_interval=1))
+    assert "failed" not in first and first["finished"] is False
+    assert first["progress"]["elapsed"] <= 5 and first["progress"]["timeout"] == 20
+    assert first["state"]["elapsed"] == first["progress"]["elapsed"] or abs(
+        first["state"]["elapsed"] - first["progress"]["elapsed"]) < 0.1
 
 
 def test_ratio_bad_pattern(capsys):
-    with mock.patch.object(traffic_ratio, "connect", return_value=FakeLogCluster(FakeClock(), [])):
-        result = run_module(traffic_ratio, dict(expected={"1": 1}, pattern="(\\d+)"), capsys)
+    with mock.patch.object(traffic_ratio_info, "connect", return_value=FakeLogCluster(FakeClock(), [])):
+        result = run_module(traffic_ratio_info, dict(expected={"1": 1}, pattern="(\\d+)"), capsys)
     assert result["failed"] is True and "has no named group 'version'" in result["msg"]
 
 
@@ -182,12 +193,12 @@ def compare(spec, options, where):
             compare(arg["options"], doc["suboptions"], where + "." + name)
 
 
-@pytest.mark.parametrize("module", [traffic_split, traffic_ratio])
+@pytest.mark.parametrize("module", [traffic_split, traffic_ratio_info])
 def test_documentation_matches_argument_spec(module):
     compare(module.argument_spec(), doc_options(module), module.__name__)
 
 
-@pytest.mark.parametrize("module", [traffic_split, traffic_ratio])
+@pytest.mark.parametrize("module", [traffic_split, traffic_ratio_info])
 def test_examples_use_fqcn(module):
     for task in yaml.safe_load(module.EXAMPLES):
         assert task["name"]
@@ -203,9 +214,9 @@ def test_action_group_attribute_matches_meta_runtime():
     with open(runtime) as handle:
         group = yaml.safe_load(handle)["action_groups"]["k8s"]
     members = set(entry for entry in group if isinstance(entry, str))
-    assert members == {"traffic_split", "traffic_ratio"}
+    assert members == {"traffic_split", "traffic_ratio_info"}
     assert group[0] == {"metadata": {"extend_group": ["kubernetes.core.k8s", "kubernetes.core.helm"]}}
-    for module in (traffic_split, traffic_ratio, minikube, minikube_preflight_info):
+    for module in (traffic_split, traffic_ratio_info, minikube, minikube_preflight_info):
         doc = yaml.safe_load(module.DOCUMENTATION)
         name = module.__name__.rsplit(".", 1)[1]
         fragments = doc.get("extends_documentation_fragment") or []

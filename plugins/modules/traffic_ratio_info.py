@@ -10,14 +10,22 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: traffic_ratio
-short_description: Measure the traffic split that real requests took, and decide whether it matches the weights
-version_added: 0.1.0
+module: traffic_ratio_info
+short_description: Measure the traffic split that real requests took, and report whether it matches the weights
+version_added: 0.2.0
 author:
   - meshlab.canary maintainers (@meshlab)
 description:
   - Counts which backend version answered each request seen by the client pods, and decides with declared error
     rates whether the observed split matches the O(expected) weights. Read-only; never reports C(changed).
+  - "Reports the verdict in RV(decision) and does not fail on it; the play decides, for example with
+    C(failed_when: result.decision != 'pass'). The task fails only when it cannot measure (bad input, cluster
+    unreachable, no matching pods, a probe that cannot run)."
+  - While it measures, a progress line is printed every O(progress_interval) seconds (samples, shares with
+    intervals, errors, the state of each sequential test, time left); the module runs in rounds of that length
+    and resumes from the counts of the round before, so the decision is the same as in one call.
+  - This module was called C(meshlab.canary.traffic_ratio) before 0.2.0, which failed the task on a rejected
+    verdict; that name still works, is deprecated, and now reports without failing.
   - With O(source=logs) it reads the container logs of B(every) pod that matches O(selector) concurrently (unlike
     M(kubernetes.core.k8s_log), which reads only the first pod). The samples are exactly the lines logged after a
     boundary, RV(boundary), which is module start plus O(settle_seconds) on the nodes' clocks (estimated from the newest
@@ -159,12 +167,25 @@ options:
       - Seconds C(curl) may take for one request (C(--max-time)) with O(source=probe).
     type: int
     default: 5
+  progress_interval:
+    description:
+      - Seconds between two progress lines. The measurement runs in rounds that end at the last poll
+        (O(source=logs)) or request batch (O(source=probe)) that fits in this time; a batch that takes longer
+        makes its round longer.
+      - V(0) measures in one call and prints nothing until the decision.
+    type: int
+    default: 10
+  resume:
+    description:
+      - Internal, set by the module's action plugin between two rounds; leave it unset.
+      - The RV(state) of the round before (counts, sequential tests, what was read).
+    type: dict
 requirements:
   - kubernetes >= 24.2.0
   - PyYAML >= 3.11
 notes:
-  - A rejected split, too many errors or too few samples fail the task, with the same return values as a success,
-    so that a C(rescue) block can record them from C(ansible_failed_result).
+  - A rejected split, too many errors or too few samples do not fail the task; RV(decision) is V(fail) and
+    RV(reason) says why.
   - Nothing is written to the cluster. O(source=probe) runs C(curl) inside a pod, which sends requests.
   - "With O(source=logs), what can still be lost: the lines a pod logged after the last poll when the pod is gone
     (deleted, its logs with it) at the next poll, on average half a O(poll_interval) of its output
@@ -174,6 +195,8 @@ notes:
     clock that steps backwards during a stage can hide lines. Keep O(poll_interval) short where pods churn."
   - With O(source=logs) every poll makes two log requests per pod (current and previous instance), each limited
     with C(sinceSeconds) to the time since the last poll plus 5 s.
+  - The progress lines are printed by the controller (the action plugin), with the default callback, at the
+    default verbosity.
 seealso:
   - module: meshlab.canary.traffic_split
   - module: kubernetes.core.k8s_log
@@ -181,7 +204,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Check that about 10 % of the frontend's requests reach version 2
-  meshlab.canary.traffic_ratio:
+  meshlab.canary.traffic_ratio_info:
     namespace: default
     selector: app=frontend
     container: frontend
@@ -189,9 +212,10 @@ EXAMPLES = r"""
       "1": 90
       "2": 10
   register: canary_ratio
+  failed_when: canary_ratio.decision != 'pass'
 
 - name: All traffic must reach version 2, measured with requests sent from a frontend pod
-  meshlab.canary.traffic_ratio:
+  meshlab.canary.traffic_ratio_info:
     namespace: default
     source: probe
     url: http://backend-svc/
@@ -199,9 +223,11 @@ EXAMPLES = r"""
     expected:
       "1": 0
       "2": 100
+  register: promoted
+  failed_when: promoted.decision != 'pass'
 
 - name: Before any split, every backend version must answer (no share is tested)
-  meshlab.canary.traffic_ratio:
+  meshlab.canary.traffic_ratio_info:
     namespace: default
     test: presence
     expected:
@@ -210,7 +236,7 @@ EXAMPLES = r"""
     min_samples: 20
 
 - name: A quicker, looser check (tolerance 0.1, beta 0.05) for a slow log source
-  meshlab.canary.traffic_ratio:
+  meshlab.canary.traffic_ratio_info:
     namespace: default
     expected:
       "1": 20
@@ -218,6 +244,9 @@ EXAMPLES = r"""
     tolerance: 0.1
     beta: 0.05
     timeout: 900
+    progress_interval: 30
+  register: loose
+  failed_when: loose.decision != 'pass'
 """
 
 RETURN = r"""
@@ -296,6 +325,32 @@ expected_shares:
   returned: always
   type: dict
   sample: {"1": 0.9, "2": 0.1}
+trace:
+  description:
+    - What a chart of the measurement needs, bounded in size whatever the number of samples.
+    - C(checkpoints) is a list of C([samples, errors, counts]) (counts per version), cumulative, at evenly spaced lines
+      (at most 201, the last is the final count); C(expected_shares), C(tolerance), C(confidence) (of
+      RV(intervals)); C(decided_at), the samples at the decision (V(null) when the test did not decide);
+      C(sprt), per tested version a list of its one-sided sequential tests (C(p0), C(p1), C(lower) and C(upper)
+      thresholds of the log-likelihood ratio, C(state) V(accept), V(reject) or V(null), C(n) samples seen,
+      C(llr)); C(error_test), the error-rate test in the same form with C(mode) V(sprt), V(zero) or V(off).
+  returned: always
+  type: dict
+  sample:
+    checkpoints: [[0, 0, {"1": 0, "2": 0}], [240, 0, {"1": 215, "2": 25}], [483, 0, {"1": 431, "2": 52}]]
+    expected_shares: {"1": 0.9, "2": 0.1}
+    tolerance: 0.05
+    confidence: 0.995
+    decided_at: 483
+    sprt: {"2": [{"p0": 0.1, "p1": 0.15, "lower": -4.60517, "upper": 6.684612, "state": "accept", "n": 483,
+           "llr": -4.7}]}
+    error_test: {"mode": "sprt", "p0": 0.025, "p1": 0.05, "lower": -4.60517, "upper": 6.684612, "state": "accept",
+                 "n": 483, "llr": -5.1}
+rounds:
+  description: Number of rounds (module calls) the measurement took; see O(progress_interval).
+  returned: always
+  type: int
+  sample: 7
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -335,6 +390,8 @@ def argument_spec():
         url=dict(type="str", default="http://backend-svc/"),
         probe_requests=dict(type="int", default=100),
         probe_request_timeout=dict(type="int", default=5),
+        progress_interval=dict(type="int", default=10),
+        resume=dict(type="dict"),
     )
     spec.update(auth_argument_spec(AUTH_ARG_SPEC))
     return spec
@@ -352,8 +409,6 @@ def main():
         module.fail_json(msg=client_error_message(exc, module.params), changed=False)
     except CanaryError as exc:
         module.fail_json(msg=str(exc), changed=False, **exc.fields)
-    if result["decision"] != "pass":
-        module.fail_json(msg=result["reason"], changed=False, **result)
     module.exit_json(changed=False, **result)
 
 
