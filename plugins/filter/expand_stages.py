@@ -14,7 +14,7 @@ author: meshlab.canary maintainers
 description:
   - Expands the O(_input) schedule of canary shares (percent of traffic for the new version)
     into one entry per stage with the backend weights for C(meshlab.canary.traffic_split) and
-    the expected per-version weights for C(meshlab.canary.traffic_ratio).
+    the expected per-version weights for C(meshlab.canary.traffic_ratio_info).
   - >-
     The schedule is either a list of whole percentages, for example V([10, 80, 100]) (the
     tutorial's 90/10, 20/80, 0/100), or a linear mapping with C(step) and C(max) as Flagger offers
@@ -62,7 +62,7 @@ _value:
     - One mapping per stage with C(number) (1-based), C(canary_weight), C(stable_weight),
       C(label) (for example C(90/10)), C(backends) (list of C({service, weight}) for
       C(meshlab.canary.traffic_split)) and C(expected) (version to weight for
-      C(meshlab.canary.traffic_ratio)).
+      C(meshlab.canary.traffic_ratio_info)).
   type: list
   elements: dict
 """

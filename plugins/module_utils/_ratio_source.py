@@ -6,9 +6,9 @@
 # Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
 # may change in any release without notice; other collections and standalone modules must not use it.
 
-"""Collect samples for traffic_ratio (pod logs or an exec probe) and feed them to the Verdict.
+"""Collect samples for traffic_ratio_info (pod logs or an exec probe) and feed them to the Verdict.
 
-``measure_ratio(cluster, params)`` is the whole traffic_ratio module behind its argument spec. ``cluster`` is
+``measure_ratio(cluster, params)`` is the whole traffic_ratio_info module behind its argument spec. ``cluster`` is
 a :class:`_kube.Cluster` or a fake with the same methods; ``params`` are the module's validated parameters (every
 option present, defaults filled in), used as they are; clock, sleep and wall time are injectable so the
 loops are tested without waiting.

@@ -6,7 +6,7 @@
 # Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
 # may change in any release without notice; other collections and standalone modules must not use it.
 
-"""Pure log handling for traffic_ratio: timestamps, line classes, boundary and settle, de-duplication.
+"""Pure log handling for traffic_ratio_info: timestamps, line classes, boundary and settle, de-duplication.
 
 Log lines come from the kubelet with ``timestamps=true``: ``<RFC 3339 nano> <line>``. Lines read from a
 CRI log file (``<time> stdout F <line>``, with ``P`` for partial lines) are understood too. Timestamps are

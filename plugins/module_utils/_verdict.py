@@ -6,7 +6,7 @@
 # Private to the meshlab.canary collection: only its own plugins import this file. Names and behaviour
 # may change in any release without notice; other collections and standalone modules must not use it.
 
-"""Statistics of traffic_ratio: exact-zero rule, sequential tests, Wilson intervals, error rate.
+"""Statistics of traffic_ratio_info: exact-zero rule, sequential tests, Wilson intervals, error rate.
 
 Decision rule (also in the module documentation):
 
@@ -609,11 +609,11 @@ def _version_key(version):
     return (0, int(version), "") if version.isdigit() else (1, 0, version)
 
 
-# The traffic_ratio options a Verdict is built from; their defaults are the module's argument spec's.
+# The traffic_ratio_info options a Verdict is built from; their defaults are the module's argument spec's.
 VERDICT_OPTIONS = ("tolerance", "alpha", "beta", "min_samples", "max_samples", "max_error_rate", "test",
                    "error_rate_margin")
 
 
 def verdict_from_params(params):
-    """The Verdict for traffic_ratio's validated parameters (every option present)."""
+    """The Verdict for traffic_ratio_info's validated parameters (every option present)."""
     return Verdict(params["expected"], **dict((name, params[name]) for name in VERDICT_OPTIONS))
