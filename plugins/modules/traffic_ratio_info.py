@@ -178,7 +178,7 @@ options:
   resume:
     description:
       - Internal, set by the module's action plugin between two rounds; leave it unset.
-      - The RV(state) of the round before (counts, sequential tests, what was read).
+      - The state of the round before (counts, sequential tests, what was read).
     type: dict
 requirements:
   - kubernetes >= 24.2.0
