@@ -325,10 +325,13 @@ def timeline_events(report):
                        "stage %s %s: %s" % (number, stage.get("label", "?"), stage.get("decision", "?"))))
     rollback = report.get("rollback")
     if isinstance(rollback, dict):
-        weight = canary_weight_of(rollback.get("weights"), canary_service, rollback.get("label"))
-        state = "rolled back" if rollback.get("applied", True) else "ROLLBACK FAILED"
-        events.append((parse_time(report.get("finished")), "rollback", weight, "%s to %s (stage %s)" % (
-            state, rollback.get("label", "?"), rollback.get("stage", "?"))))
+        applied = rollback.get("applied", True)
+        # a rollback that failed moved no weight: listed, not drawn
+        weight = canary_weight_of(rollback.get("weights"), canary_service, rollback.get("label")) if applied else None
+        events.append((parse_time(report.get("finished")), "rollback" if applied else "rollback-failed", weight,
+                       "%s to %s (stage %s)%s" % (
+                           "rolled back" if applied else "ROLLBACK FAILED", rollback.get("label", "?"),
+                           rollback.get("stage", "?"), "" if applied else ": %s" % (rollback.get("error") or "?"))))
     return events
 
 
@@ -370,13 +373,21 @@ def _svg(classes, title, body):
             % (text(classes), WIDTH, HEIGHT, text(title), text(title), body))
 
 
-def share_chart(trace, version, number):
+def expected_share(trace, version, weight=None):
+    """The version's expected share from the trace, else the stage's canary weight in percent, else None."""
+    expected = _float((trace.get("expected_shares") or {}).get(version))
+    if expected is None and _float(weight) is not None:
+        expected = _float(weight) / 100.0
+    return expected
+
+
+def share_chart(trace, version, number, weight=None):
     """The cumulative share of the version with its Wilson band, the expected share +/- tolerance and the
     decision point; None without checkpoints."""
     series = share_series(trace, version)
     if not series:
         return None
-    expected = _float(((trace.get("expected_shares") or {}).get(version)))
+    expected = expected_share(trace, version, weight)
     tolerance = _float(trace.get("tolerance"), 0.0)
     domain = share_domain(series, expected, tolerance)
     confidence = _float(trace.get("confidence"), 0.995)
@@ -421,7 +432,7 @@ def _llr_chart(classes, title, xlabel, sides):
         ys += [v for v in (_float(side.get("lower")), _float(side.get("upper"))) if v is not None]
     ylow, yhigh = min(ys), max(ys)
     pad = 0.05 * (yhigh - ylow or 1.0)
-    frame, xmap, ymap = _frame((0, max(1, max(xs))), (ylow - pad, yhigh + pad), xlabel, "log-likelihood ratio",
+    frame, xmap, ymap = _frame((0, max([1] + xs)), (ylow - pad, yhigh + pad), xlabel, "log-likelihood ratio",
                                lambda v: "%g" % v)
     parts = [frame]
     thresholds = set()
@@ -543,7 +554,7 @@ def _stage_html(stage, index, used, report):
         parts.append('<p class="note no-trace">%s</p>' % text(note))
     else:
         parts.append("<h3>Canary share</h3>")
-        chart = share_chart(trace, canary, number)
+        chart = share_chart(trace, canary, number, stage.get("canary_weight"))
         parts.append(chart or '<p class="note no-trace">no checkpoints in the trace</p>')
         if chart:
             parts.append('<p class="legend">Line: cumulative share of v%s; blue band: Wilson interval at %s %%; '

@@ -129,4 +129,3 @@ def png_size(path):
     if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
         raise ValueError("%s is not a PNG" % path)
     return struct.unpack(">II", head[16:24])
-

@@ -35,8 +35,7 @@ class Node(object):
     def iter(self):
         for child in self.children:
             yield child
-            for node in child.iter():
-                yield node
+            yield from child.iter()
 
     def find_all(self, tag=None, cls=None, **attrs):
         """Descendants with this tag, carrying every class in ``cls`` (space separated) and these attributes

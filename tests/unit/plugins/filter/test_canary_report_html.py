@@ -89,6 +89,12 @@ def test_llr_path_follows_the_counts_and_freezes_after_the_side_stopped():
     assert mod.llr_path({"p0": 0.98, "p1": 1.03, "n": 5, "llr": 0.0}, [(5, 5)]) == []
 
 
+def test_expected_share_falls_back_on_the_stage_weight():
+    assert mod.expected_share(_small_trace(), "2", 80) == 0.1
+    assert mod.expected_share(_small_trace(expected_shares={"1": 1.0}), "2", 0) == 0.0
+    assert mod.expected_share(_small_trace(expected_shares={}), "2") is None
+
+
 def test_error_observations_count_lines():
     assert mod.error_observations(_small_trace()) == [(0, 0), (10, 0), (21, 1)]
 
@@ -177,6 +183,16 @@ def test_rolled_back_report_with_traces():
     rollback = root.find("ol", cls="timeline").find_all("li", cls="event-rollback")
     assert len(rollback) == 1 and "rolled back to 90/10 (stage 1)" in rollback[0].text()
     assert root.find("svg", cls="timeline-chart").find("path", cls="rollback-line") is not None
+
+
+def test_failed_rollback_is_listed_not_drawn():
+    report = with_traces(_fixture("misroute-stage2"))
+    report["rollback"].update(applied=False, error="timeout writing the split")
+    root = html_dom.parse(render(report))
+    item = root.find("ol", cls="timeline").find("li", cls="event-rollback")
+    assert "ROLLBACK FAILED to 90/10 (stage 1): timeout writing the split" in item.text()
+    assert root.find("svg", cls="timeline-chart").find("path", cls="rollback-line") is None
+    assert "rollback to 90/10 failed: timeout writing the split" in root.find("ul", cls="errors").text()
 
 
 def test_errors_are_shown():
