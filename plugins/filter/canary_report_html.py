@@ -469,7 +469,7 @@ def sprt_sides(trace):
         for side in sprt[version] or []:
             if not isinstance(side, dict):
                 continue
-            label = "v%s: H0 p=%s against H1 p=%s" % (version, side.get("p0"), side.get("p1"))
+            label = "v%s: H0 p=%s against H1 p=%s" % (version, _num(side.get("p0")), _num(side.get("p1")))
             out.append(("side-%d" % (index % 4), label, side, llr_path(side, observations)))
             index += 1
     return out
@@ -512,8 +512,9 @@ def _error_test_html(trace):
         return '<p class="error-test">Error-rate test: %s; state %s.</p>' % (
             text(what), text(test.get("state") or "undecided")), None
     summary = '<p class="error-test">Error-rate test: H0 e=%s against H1 e=%s, %s after %s lines.</p>' % (
-        text(test.get("p0")), text(test.get("p1")), text(test.get("state") or "undecided"), text(test.get("n")))
-    label = "errors: H0 e=%s against H1 e=%s" % (test.get("p0"), test.get("p1"))
+        text(_num(test.get("p0"))), text(_num(test.get("p1"))), text(test.get("state") or "undecided"),
+        text(test.get("n")))
+    label = "errors: H0 e=%s against H1 e=%s" % (_num(test.get("p0")), _num(test.get("p1")))
     chart = _llr_chart("chart llr-chart error-llr-chart", "error-rate test: log-likelihood ratio against lines",
                        "lines (samples and error lines)",
                        [("errors", label, test, llr_path(test, error_observations(trace)))])
@@ -578,12 +579,20 @@ def _stage_html(stage, index, used, report):
             parts.append('<p class="note no-sprt">no sequential share test in this stage</p>')
         if trace.get("decided_at") is None:
             parts.append('<p class="note undecided">the test did not decide (timed out or stopped)</p>')
+        else:
+            parts.append('<p class="decision-point">The test decided after %s samples.</p>' % text(trace["decided_at"]))
         summary, error_chart = _error_test_html(trace)
         parts.append(summary)
         if error_chart:
             parts.append(error_chart)
     parts.append("</section>")
     return "".join(parts)
+
+
+def _num(value):
+    """A probability as written by a person (0.3, not 0.30000000000000004); '?' when missing."""
+    number = _float(value)
+    return "?" if number is None else "%.6g" % number
 
 
 def _round(value):

@@ -149,6 +149,10 @@ def test_passing_report_with_traces():
     assert [len(s.find_all("svg", cls="llr-chart")) - len(s.find_all("svg", cls="error-llr-chart"))
             for s in sections] == [1, 1, 0]
     assert len(sections[1].find("svg", cls="llr-chart").find_all("path", cls="llr-line")) == 2
+    # p0 +/- tolerance as a person writes it, not 0.30000000000000004
+    sides = [item.text() for item in sections[1].find("ul", cls="sides").find_all("li")]
+    assert sides[0].startswith("v1: H0 p=0.2 against H1 p=0.3: accept after") and sides[1].startswith(
+        "v1: H0 p=0.2 against H1 p=0.1: accept after")
     assert len(sections[1].find("svg", cls="llr-chart").find_all("line", cls="threshold")) == 2
     assert [len(s.find_all("svg", cls="error-llr-chart")) for s in sections] == [1, 1, 1]
     assert root.find("body").attrs["data-outcome"] == "promoted"
@@ -179,6 +183,8 @@ def test_rolled_back_report_with_traces():
     assert sections[1].find("span", cls="verdict-fail").text() == "fail"
     decided = sections[1].find("circle", cls="decided")
     assert "decided after %d samples" % report["stages"][1]["trace"]["decided_at"] in decided.text()
+    assert sections[1].find("p", cls="decision-point").text() == "The test decided after %d samples." % (
+        report["stages"][1]["trace"]["decided_at"])
     assert root.find("body").attrs["data-outcome"] == "rolled_back"
     rollback = root.find("ol", cls="timeline").find_all("li", cls="event-rollback")
     assert len(rollback) == 1 and "rolled back to 90/10 (stage 1)" in rollback[0].text()
