@@ -72,10 +72,12 @@ ee: setup
 changelog: setup
 	antsibull-changelog lint
 
-# Everything that needs the registries (Debian's nginx/curl for the data-plane stand-in, the Go
-# build of the control plane) happens here, outside the network namespace the tests run in.
+# Everything that needs the registries (Debian's nginx/curl for the data-plane stand-in, Debian's
+# chromium for the report's browser test, the Go build of the control plane) happens here, outside
+# the network namespace the tests run in.
 integration: setup
 	tests/dataplane/setup.sh
+	tests/browser/setup.sh
 	tests/cluster/run-all
 
 clean:

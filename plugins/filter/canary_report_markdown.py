@@ -27,12 +27,23 @@ options:
         why, C(took_over)) and C(paused_before); a stage's C(mode) C(reverify) is shown in its row.
     type: dict
     required: true
+  html:
+    description:
+      - The file name (or relative path) of the run's HTML page (P(meshlab.canary.canary_report_html#filter)),
+        linked from the summary. Without it the document has no link.
+    type: str
 """
 
 EXAMPLES = r"""
 - name: Write the Markdown report
   ansible.builtin.copy:
     content: "{{ __canary_report | meshlab.canary.canary_report_markdown }}"
+    dest: reports/canary-report.md
+    mode: "0644"
+
+- name: Write the Markdown report with a link to the HTML page next to it
+  ansible.builtin.copy:
+    content: "{{ __canary_report | meshlab.canary.canary_report_markdown(html='canary-report.html') }}"
     dest: reports/canary-report.md
     mode: "0644"
 """
@@ -42,6 +53,8 @@ _value:
   description: Markdown text ending with a newline.
   type: str
 """
+
+from urllib.parse import quote
 
 from ansible.errors import AnsibleFilterError
 
@@ -79,8 +92,14 @@ def _duration(stage):
     return "%.1f s" % float(duration)
 
 
-def canary_report_markdown(report):
-    """Render the canary report as Markdown."""
+def _link(html):
+    """A Markdown link to the relative path of the HTML page, its target percent-encoded."""
+    label = _cell(html).replace("[", "\\[").replace("]", "\\]")
+    return "[%s](%s)" % (label, quote(str(html), safe="/"))
+
+
+def canary_report_markdown(report, html=None):
+    """Render the canary report as Markdown; ``html`` is the relative path of the HTML page to link."""
     if not isinstance(report, dict):
         raise AnsibleFilterError("canary_report_markdown: expected the report mapping, got %s" % type(report).__name__)
     split = report.get("split") or {}
@@ -99,6 +118,8 @@ def canary_report_markdown(report):
             _cell(split.get("service", "?"))),
         "- Stages planned: %s" % _cell(", ".join(str(item) for item in report.get("planned") or []) or "-"),
     ]
+    if html:
+        lines.append("- Report page (charts): %s" % _link(html))
     if report.get("run_id"):
         lines.append("- Run: %s%s" % (_cell(report["run_id"]), " (check mode: nothing written or measured)"
                                       if report.get("check_mode") else ""))

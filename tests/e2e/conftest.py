@@ -252,6 +252,8 @@ class Lab(object):
         if os.path.exists(path):
             with open(path) as handle:
                 report = json.load(handle)
+            # every report comes with its HTML page (tests/browser renders the kept ones)
+            assert os.path.exists(os.path.join(report_dir, "canary-report.html")), name + ": no canary-report.html"
         print("\n[e2e] {0}: rc={1} in {2:.1f} s, outcome={3}".format(
             name, proc.returncode, elapsed, report and report.get("outcome")))
         for stage in (report or {}).get("stages", []):

@@ -89,3 +89,14 @@ def test_schema_2_run_decision_reverify_and_in_progress():
     paused = render(_report(paused_before=3, check_mode=True, run_id="r"))
     assert "- Paused before stage 3 (canary_pause)" in paused
     assert "- Run: r (check mode: nothing written or measured)" in paused
+
+
+def test_links_the_html_page():
+    text = render(_report(), html="canary-report-20261203T124810Z-3f53d6.html")
+    lines = text.splitlines()
+    link = "- Report page (charts): [canary-report-20261203T124810Z-3f53d6.html](canary-report-20261203T124810Z-3f53d6.html)"
+    assert lines[lines.index("- Outcome: **rolled_back**") + 3] == link
+    # a name that is not a plain URL path is percent-encoded in the target, escaped in the label
+    text = render(_report(), html="my [report] 1.html")
+    assert "- Report page (charts): [my \\[report\\] 1.html](my%20%5Breport%5D%201.html)" in text
+    assert "Report page" not in render(_report())
