@@ -13,7 +13,7 @@ version_added: 0.1.0
 author: meshlab.canary maintainers
 description:
   - Renders the report the C(meshlab.canary.canary) role collects (one entry per stage with the
-    applied weights and the C(meshlab.canary.traffic_ratio) result) as a Markdown document with
+    applied weights and the C(meshlab.canary.traffic_ratio_info) result) as a Markdown document with
     a summary and a table of stage, weights, samples, observed shares with intervals, errors,
     decision, duration and reason.
 options:
