@@ -31,7 +31,6 @@ def check_stage_counts(stage):
     assert stage["samples"] > 0, stage
 
 
-@pytest.mark.parametrize("source", ["logs", "probe"])
 def progress_lines(stdout):
     """{task name: [progress lines printed while it ran]} of the play output (default callback)."""
     shown, task = {}, None
@@ -44,6 +43,7 @@ def progress_lines(stdout):
     return shown
 
 
+@pytest.mark.parametrize("source", ["logs", "probe"])
 def test_correct_split_passes_every_stage(clean, source):
     # a progress line every 2 s, so that even a short stage prints some while it is measured
     proc, report = clean.run_canary("correct-" + source, [10, 80, 100], source=source,
