@@ -7,7 +7,7 @@
 
 The module measures for at most ``progress_interval`` seconds per call and returns ``finished: false`` with its
 ``state`` (counts, sequential tests, what was read) while undecided; this plugin prints the round's progress line
-on the controller and calls the module again with ``resume`` set to that state, until it finishes or fails. The
+on the controller (standard error, whatever the stdout callback) and calls the module again with ``resume`` set to that state, until it finishes or fails. The
 sequential tests depend only on what was counted, so the rounds give the decision one call would.
 """
 
@@ -47,7 +47,9 @@ class ActionModule(ActionBase):
             state, progress = module_result.get("state"), module_result.get("progress")
             if not isinstance(state, dict) or not isinstance(progress, dict):
                 raise AnsibleActionFail("traffic_ratio_info returned an unfinished round without state and progress")
-            display.display("[{0}] traffic_ratio_info round {1}: {2}".format(host, rounds, progress_line(progress)))
+            # on stderr: progress is not a result, and a machine-readable stdout callback (json) stays parsable
+            display.display("[{0}] traffic_ratio_info round {1}: {2}".format(host, rounds, progress_line(progress)),
+                            stderr=True)
             args = dict(args, resume=state)
         for internal in ("state", "progress", "finished"):
             module_result.pop(internal, None)

@@ -195,8 +195,8 @@ notes:
     clock that steps backwards during a stage can hide lines. Keep O(poll_interval) short where pods churn."
   - With O(source=logs) every poll makes two log requests per pod (current and previous instance), each limited
     with C(sinceSeconds) to the time since the last poll plus 5 s.
-  - The progress lines are printed by the controller (the action plugin), with the default callback, at the
-    default verbosity.
+  - The progress lines are printed by the controller (the action plugin) on standard error, at the default
+    verbosity and with any stdout callback (a machine-readable one such as C(ansible.posix.json) stays parsable).
 seealso:
   - module: meshlab.canary.traffic_split
   - module: kubernetes.core.k8s_log

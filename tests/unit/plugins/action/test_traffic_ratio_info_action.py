@@ -31,6 +31,7 @@ def run(plugin):
     with mock.patch("ansible.plugins.action.ActionBase.run", return_value={}), \
             mock.patch.object(action.display, "display") as shown:
         result = plugin.run(task_vars={"inventory_hostname": "lab"})
+    assert all(c.kwargs == {"stderr": True} for c in shown.call_args_list)  # stdout stays the callback's
     return result, [c.args[0] for c in shown.call_args_list]
 
 
