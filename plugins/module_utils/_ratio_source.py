@@ -83,6 +83,8 @@ def validate_ratio_params(params):
     _whole(params, "timeout", 1)
     _whole(params, "settle_seconds", 0)
     _whole(params, "poll_interval", 1)
+    if "progress_interval" in params:  # absent for callers that measure in one call (bench/)
+        _whole(params, "progress_interval", 0)
     if params["source"] == "probe":
         _whole(params, "probe_requests", 1, 100000)
         _whole(params, "probe_request_timeout", 1, 3600)

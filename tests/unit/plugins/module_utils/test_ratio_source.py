@@ -233,6 +233,7 @@ def test_selector_without_pods_and_unknown_container():
     (dict(expected={"1": -1, "2": 10}), "must be >= 0"),
     (dict(timeout=0), "timeout must be a whole number >= 1"),
     (dict(poll_interval=0), "poll_interval must be"),
+    (dict(progress_interval=-1), "progress_interval must be a whole number >= 0"),
     (dict(selector=""), "selector must be a label selector"),
     (dict(source="probe", url="backend-svc"), "url must be an http:// or https:// URL"),
     (dict(source="probe", probe_requests=0), "probe_requests must be a whole number 1-100000"),
@@ -613,3 +614,4 @@ def test_resume_from_a_foreign_state_is_refused():
     with pytest.raises(CanaryError) as err:
         run(cluster, clock, params(resume=state))
     assert "does not belong to a measurement with these options" in err.value.msg
+
