@@ -614,4 +614,3 @@ def test_resume_from_a_foreign_state_is_refused():
     with pytest.raises(CanaryError) as err:
         run(cluster, clock, params(resume=state))
     assert "does not belong to a measurement with these options" in err.value.msg
-
