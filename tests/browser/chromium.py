@@ -58,7 +58,9 @@ def render(page, screenshot, netlog, window=(1000, 2000), timeout=90):
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
         return Rendered(proc.returncode, proc.stdout, screenshot, netlog, proc.stderr, time.monotonic() - start)
     finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        # Chromium has exited (subprocess.run waited): a profile that cannot be removed means a child of it still
+        # runs, which the test must not hide
+        shutil.rmtree(profile)
 
 
 # -- the NetLog ------------------------------------------------------------------------------------------------
