@@ -1,4 +1,4 @@
-"""The images the NGINX Service Mesh release pulls, rendered from the real chart by the role itself.
+"""The images the mesh releases pull (NGINX Service Mesh, Linkerd), rendered from the real charts by the role itself.
 
 Runs the service_mesh role's chart, post-renderer and image tasks (``playbooks/release_images.yml``) on the
 cached, digest-verified ``nginx-service-mesh-2.0.0.tgz`` with the role's defaults, then checks the exact list
@@ -232,3 +232,81 @@ def test_prefetch_saves_the_verified_chart_and_every_image(tmp_path):
     log.write_text("")
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0 and log.read_text() == "", proc.stdout[-3000:]
+
+
+# Linkerd (service_mesh_provider=linkerd): the three cached charts, rendered with the role's values. The
+# charts ship unfilled placeholders (linkerdVersionValue, linkerdSMIVersionValue) that the role must fill.
+LINKERD_EXPECTED = [
+    "cr.l5d.io/linkerd/controller:edge-26.8.3",
+    "cr.l5d.io/linkerd/extension-init:v0.1.0",
+    "cr.l5d.io/linkerd/proxy:edge-26.8.3",
+    "cr.l5d.io/linkerd/smi-adaptor:v0.2.7",
+]
+
+
+@pytest.fixture(scope="module")
+def linkerd_twice(tmp_path_factory):
+    """The Linkerd release rendered twice with one work directory: (first, second) as (proc, result, files)."""
+    tmp = tmp_path_factory.mktemp("linkerd")
+    runs = []
+    for _ in range(2):
+        proc, result = render(tmp, service_mesh_provider="linkerd")
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        identity = tmp / "work" / "linkerd-identity"
+        files = {p.name: (p.read_bytes(), p.stat().st_mode & 0o777) for p in sorted(identity.iterdir())}
+        runs.append((proc, result, files))
+    return runs
+
+
+def test_linkerd_exact_images_with_the_placeholders_filled(linkerd_twice):
+    _, result, _ = linkerd_twice[0]
+    images = sorted(entry["image"] for entry in result["images"])
+    assert images == LINKERD_EXPECTED
+    assert not [i for i in images if "VersionValue" in i], images
+    hooks = {entry["image"]: entry["hook"] for entry in result["images"]}
+    assert hooks["cr.l5d.io/linkerd/extension-init:v0.1.0"] is True
+    assert hooks["cr.l5d.io/linkerd/controller:edge-26.8.3"] is False
+
+
+def test_linkerd_identity_is_made_once_reused_and_never_printed(linkerd_twice):
+    (proc1, _, first), (proc2, _, second) = linkerd_twice
+    assert sorted(first) == ["anchor.crt", "anchor.csr", "anchor.key", "issuer.crt", "issuer.csr", "issuer.key",
+                             "linkerd-control-plane-values.yaml"]
+    assert first == second, "the second run changed the identity files"
+    for name in ("anchor.key", "issuer.key", "linkerd-control-plane-values.yaml"):
+        assert first[name][1] == 0o600, (name, oct(first[name][1]))
+    values = yaml.safe_load(first["linkerd-control-plane-values.yaml"][0])
+    assert values["linkerdVersion"] == "edge-26.8.3" and values["disableHeartBeat"] is True
+    assert values["identityTrustAnchorsPEM"] == first["anchor.crt"][0].decode()
+    assert values["identity"]["issuer"]["tls"]["keyPEM"] == first["issuer.key"][0].decode()
+    for proc in (proc1, proc2):
+        assert "PRIVATE KEY" not in proc.stdout + proc.stderr
+        assert "BEGIN CERTIFICATE" not in proc.stdout + proc.stderr
+
+
+def test_linkerd_issuer_is_a_p256_ca_signed_by_the_anchor(linkerd_twice):
+    _, _, files = linkerd_twice[0]
+    crypto = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    anchor = crypto.load_pem_x509_certificate(files["anchor.crt"][0])
+    issuer = crypto.load_pem_x509_certificate(files["issuer.crt"][0])
+    for cert in (anchor, issuer):
+        assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey) and cert.public_key().curve.name == "secp256r1"
+        assert cert.extensions.get_extension_for_class(crypto.BasicConstraints).value.ca is True
+    assert issuer.issuer == anchor.subject
+    assert issuer.extensions.get_extension_for_class(crypto.BasicConstraints).value.path_length == 0
+    anchor.public_key().verify(issuer.signature, issuer.tbs_certificate_bytes, ec.ECDSA(issuer.signature_hash_algorithm))
+    assert issuer.subject.rfc4514_string() == "CN=identity.linkerd.cluster.local"
+
+
+def test_a_wrong_linkerd_chart_digest_stops_with_one_line(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "linkerd-crds-2026.8.3.tgz").write_bytes(b"not the chart\n")
+    proc, result = render(tmp_path, meshlab_cache_dir=str(cache), service_mesh_provider="linkerd")
+    assert proc.returncode != 0 and result is None
+    line = [ln for ln in proc.stdout.splitlines() if "has sha256" in ln and "ERROR" in ln]
+    assert len(line) == 1, proc.stdout[-3000:]
+    assert str(cache / "linkerd-crds-2026.8.3.tgz") in line[0]
+    assert "expected c5d23c880a5d88bee0be9a3c7d7a099c6b131750b613e46713b42d024e0d8162" in line[0]
