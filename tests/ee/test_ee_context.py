@@ -95,11 +95,14 @@ def ee(tmp_path_factory):
     assert len(tarballs) == 1, tarballs
     collections = work / "collections"
     _run(["ansible-galaxy", "collection", "install", "--offline", "--no-deps", "--force", "-p", str(collections), str(tarballs[0])])
-    # kubernetes.core as the image gets it: the version the tests run with (bundled by the ansible package).
+    # kubernetes.core and community.crypto as the image gets them: the versions the tests run with (bundled by
+    # the ansible package).
+    import ansible_collections.community.crypto as community_crypto  # pylint: disable=import-outside-toplevel
     import ansible_collections.kubernetes.core as kubernetes_core  # pylint: disable=import-outside-toplevel
 
-    (collections / "ansible_collections" / "kubernetes").mkdir()
-    os.symlink(list(kubernetes_core.__path__)[0], collections / "ansible_collections" / "kubernetes" / "core")
+    for namespace, name, package in (("kubernetes", "core", kubernetes_core), ("community", "crypto", community_crypto)):
+        (collections / "ansible_collections" / namespace).mkdir()
+        os.symlink(list(package.__path__)[0], collections / "ansible_collections" / namespace / name)
     return {
         "context": context,
         "containerfile": (context / "Containerfile").read_text(encoding="utf-8"),
@@ -146,9 +149,12 @@ def test_context_installs_this_checkout_and_kubernetes_core(ee):
     by_name = {c["name"]: c for c in galaxy["collections"]}
     import ansible_collections.kubernetes.core as kubernetes_core  # pylint: disable=import-outside-toplevel
 
-    manifest = pathlib.Path(list(kubernetes_core.__path__)[0]) / "MANIFEST.json"
-    tested = yaml.safe_load(manifest.read_text(encoding="utf-8"))["collection_info"]["version"]
-    assert str(by_name["kubernetes.core"]["version"]) == tested
+    import ansible_collections.community.crypto as community_crypto  # pylint: disable=import-outside-toplevel
+
+    for fqcn, package in (("kubernetes.core", kubernetes_core), ("community.crypto", community_crypto)):
+        manifest = pathlib.Path(list(package.__path__)[0]) / "MANIFEST.json"
+        tested = yaml.safe_load(manifest.read_text(encoding="utf-8"))["collection_info"]["version"]
+        assert str(by_name[fqcn]["version"]) == tested, fqcn
     files = [c for c in galaxy["collections"] if c.get("type") == "file"]
     assert len(files) == 1, files
     # The Containerfile copies _build/ to /build before ansible-galaxy runs.
