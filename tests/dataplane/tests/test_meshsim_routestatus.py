@@ -71,8 +71,8 @@ def test_a_named_controller_writes_and_owns_entries_under_its_name():
     parents = routestatus.desired_parents(route, NAMES, "t", controller_name=LINKERD)
     assert parents[0] == stale  # meshsim's default name is another controller's now: kept, not rewritten
     assert [p["controllerName"] for p in parents] == [routestatus.CONTROLLER_NAME, LINKERD]
-    assert {c["type"]: c["observedGeneration"] for c in parents[1]["conditions"]} == {"Accepted": 4,
-                                                                                       "ResolvedRefs": 4}
+    generations = {c["type"]: c["observedGeneration"] for c in parents[1]["conditions"]}
+    assert generations == {"Accepted": 4, "ResolvedRefs": 4}
     route["status"] = {"parents": parents}
     again = routestatus.desired_parents(route, NAMES, "t2", controller_name=LINKERD)
     assert not routestatus.needs_update(route, again)  # its own entry recognised by the name: stable
@@ -112,4 +112,3 @@ def test_the_cli_option_reaches_the_status_the_controller_writes(tmp_path, extra
     [(name, parents)] = ctl.kube.written
     assert name == "backend-route" and [p["controllerName"] for p in parents] == [expected]
     assert ctl.status()["route_controller_name"] == expected
-
