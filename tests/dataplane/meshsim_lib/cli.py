@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from . import bench, faults
+from . import bench, faults, routestatus
 
 DEFAULT_MAX_RUNTIME = 3 * 3600
 PID_FILE = "meshsim.pid"
@@ -22,6 +22,13 @@ READY_FILE = "router.port"
 
 def _env(name, default=""):
     return os.environ.get(name, default)
+
+
+def _controller_name(value):
+    try:
+        return routestatus.check_controller_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _common(parser):
@@ -48,6 +55,10 @@ def _common(parser):
     parser.add_argument("--frontend-restart-every", type=float,
                         default=float(_env("MESHSIM_FRONTEND_RESTART_EVERY", "0") or 0),
                         help="fault: restart every frontend container this often (seconds, 0 = never)")
+    parser.add_argument("--route-controller-name", metavar="NAME", type=_controller_name,
+                        default=routestatus.CONTROLLER_NAME,
+                        help="controllerName written into HTTPRoute status.parents (the mesh controller stood in "
+                             "for, e.g. linkerd.io/policy-controller; default %(default)s)")
     parser.add_argument("--verbose", action="store_true")
 
 
@@ -198,8 +209,8 @@ def cmd_run(args):
         ctl.write_status()
         with open(os.path.join(state, READY_FILE), "w", encoding="utf-8") as fh:
             fh.write("http://127.0.0.1:%d\n" % port)
-        log.info("meshsim (loopback stand-in for the mesh) watching namespace %s; switches %s",
-                 args.namespace, switches)
+        log.info("meshsim (loopback stand-in for the mesh) watching namespace %s; switches %s; HTTPRoute status "
+                 "as %s", args.namespace, switches, args.route_controller_name)
         while True:
             now = time.monotonic()
             if now - started > args.max_runtime:

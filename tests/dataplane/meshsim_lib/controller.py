@@ -43,6 +43,7 @@ class Controller:
         self.opt = options
         self.backend_selector = faults.parse_selector(options.backend_selector)
         self.frontend_selector = faults.parse_selector(options.frontend_selector)
+        self.route_controller_name = options.route_controller_name  # controllerName of the HTTPRoute status
         self.backends = {}   # pod name -> (uid, procs.NginxPod)
         self.failed = {}     # pod name -> (uid, monotonic time of the last failure)
         self.frontends = {}  # pod name -> Frontend
@@ -129,12 +130,14 @@ class Controller:
     def _reconcile_route_status(self, objs):
         names = set(_meta(s)["name"] for s in objs["services"])
         for route in objs["routes"]:
-            parents = routestatus.desired_parents(route, names, procs.rfc3339_now())
+            parents = routestatus.desired_parents(route, names, procs.rfc3339_now(),
+                                                  controller_name=self.route_controller_name)
             if not routestatus.needs_update(route, parents):
                 continue
             try:
                 self.kube.write_route_status(route, parents)
-                LOG.info("HTTPRoute %s: status written for Service parents", _meta(route)["name"])
+                LOG.info("HTTPRoute %s: status written for Service parents as %s", _meta(route)["name"],
+                         self.route_controller_name)
             except Exception as exc:  # a concurrent write: next poll retries
                 LOG.warning("HTTPRoute %s: status not written: %s", _meta(route)["name"], exc)
 
@@ -293,6 +296,7 @@ class Controller:
             "router": self.proxy_url,
             "namespace": self.namespace,
             "api_error": self.api_error,
+            "route_controller_name": self.route_controller_name,
             "backends": {n: {"port": e[1].port, "alive": e[1].alive(), "run_dir": e[1].run_dir}
                          for n, e in sorted(self.backends.items())},
             "frontends": {n: {c: {"pid": p.proc.pid if p.proc else None, "restarts": p.restarts,

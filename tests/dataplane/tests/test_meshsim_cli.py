@@ -40,7 +40,8 @@ def kubeconfig(tmp_path):
 
 def test_start_status_stop(tmp_path, kubeconfig):
     state = str(tmp_path / "state")
-    started = _meshsim("start", "--kubeconfig", kubeconfig, "--state-dir", state, "--api-timeout", "120")
+    started = _meshsim("start", "--kubeconfig", kubeconfig, "--state-dir", state, "--api-timeout", "120",
+                       "--route-controller-name", "linkerd.io/policy-controller")
     assert started.returncode == 0, started.stderr
     assert "router http://127.0.0.1:" in started.stdout
     pid = int(open(os.path.join(state, "meshsim.pid"), encoding="utf-8").read())
@@ -50,6 +51,8 @@ def test_start_status_stop(tmp_path, kubeconfig):
     # the status exists as soon as start returns (callers read it at once), not only after the first reconcile
     status = _meshsim("status", "--state-dir", state)
     assert status.returncode == 0 and json.loads(status.stdout)["router"].startswith("http://127.0.0.1:")
+    # start hands its options to the background run: the HTTPRoute status is written under the name given
+    assert json.loads(status.stdout)["route_controller_name"] == "linkerd.io/policy-controller"
     stopped = _meshsim("stop", "--state-dir", state)
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     assert not _alive(pid) and not os.path.exists(os.path.join(state, "meshsim.pid"))
@@ -78,6 +81,14 @@ def test_bad_fault_switch_is_refused_before_starting(tmp_path, kubeconfig):
     res = _meshsim("start", "--kubeconfig", kubeconfig, "--state-dir", str(tmp_path / "s"),
                    "--backend-fault", "version=2:explode")
     assert res.returncode == 2 and "backend fault" in res.stderr
+    assert not os.path.exists(tmp_path / "s" / "meshsim.pid")
+
+
+def test_bad_route_controller_name_is_refused_before_starting(tmp_path, kubeconfig):
+    res = _meshsim("start", "--kubeconfig", kubeconfig, "--state-dir", str(tmp_path / "s"),
+                   "--route-controller-name", "Linkerd")
+    assert res.returncode == 2 and "--route-controller-name" in res.stderr
+    assert "Gateway API controllerName" in res.stderr and "linkerd.io/policy-controller" in res.stderr
     assert not os.path.exists(tmp_path / "s" / "meshsim.pid")
 
 

@@ -1,8 +1,10 @@
 """HTTPRoute status for Service parents, as the mesh stand-in writes it."""
 
-from meshsim_lib import routestatus
+import pytest
 
-from meshsim_objects import http_route
+from meshsim_lib import cli, controller, faults, routestatus
+
+from meshsim_objects import http_route, tutorial_services
 
 NAMES = {"backend-svc", "backend-v1", "backend-v2"}
 
@@ -55,3 +57,58 @@ def test_a_lagging_controller_reports_the_generation_it_saw():
     conds = _conds(routestatus.desired_parents(route, NAMES, "t", observed_generation=1))
     assert conds["Accepted"]["status"] == "True"
     assert conds["Accepted"]["observedGeneration"] == conds["ResolvedRefs"]["observedGeneration"] == 1
+
+
+LINKERD = "linkerd.io/policy-controller"
+
+
+def test_a_named_controller_writes_and_owns_entries_under_its_name():
+    route = http_route(90, 10)
+    route["metadata"]["generation"] = 4
+    stale = {"parentRef": {"group": "", "kind": "Service", "name": "backend-svc", "port": 80},
+             "controllerName": routestatus.CONTROLLER_NAME, "conditions": []}
+    route["status"] = {"parents": [stale]}
+    parents = routestatus.desired_parents(route, NAMES, "t", controller_name=LINKERD)
+    assert parents[0] == stale  # meshsim's default name is another controller's now: kept, not rewritten
+    assert [p["controllerName"] for p in parents] == [routestatus.CONTROLLER_NAME, LINKERD]
+    generations = {c["type"]: c["observedGeneration"] for c in parents[1]["conditions"]}
+    assert generations == {"Accepted": 4, "ResolvedRefs": 4}
+    route["status"] = {"parents": parents}
+    again = routestatus.desired_parents(route, NAMES, "t2", controller_name=LINKERD)
+    assert not routestatus.needs_update(route, again)  # its own entry recognised by the name: stable
+
+
+@pytest.mark.parametrize("name", ["", "linkerd.io", "linkerd.io/", "Linkerd.io/policy", "/policy",
+                                  "linkerd.io/policy controller", "a.io/policy\n", "a.io/" + "p" * 250])
+def test_names_the_api_server_would_refuse_are_refused(name):
+    with pytest.raises(ValueError) as err:
+        routestatus.check_controller_name(name)
+    assert "Gateway API controllerName" in str(err.value) and LINKERD in str(err.value)
+
+
+class _StatusKube:
+    """What the controller's route status pass uses of meshsim_lib.kube.Kube: the writes, recorded."""
+
+    namespace = "default"
+
+    def __init__(self):
+        self.written = []
+
+    def write_route_status(self, route, parents):
+        self.written.append((route["metadata"]["name"], parents))
+
+
+def _controller(tmp_path, *extra):
+    opts = cli.build_parser().parse_args(["run", "--kubeconfig", "unused", "--state-dir", str(tmp_path)]
+                                         + list(extra))
+    return controller.Controller(_StatusKube(), str(tmp_path), faults.NO_SWITCHES, opts)
+
+
+@pytest.mark.parametrize("extra,expected", [((), routestatus.CONTROLLER_NAME),
+                                            (("--route-controller-name", LINKERD), LINKERD)])
+def test_the_cli_option_reaches_the_status_the_controller_writes(tmp_path, extra, expected):
+    ctl = _controller(tmp_path, *extra)  # no process started: the route status pass needs none
+    ctl._reconcile_route_status({"services": tutorial_services(), "routes": [http_route(90, 10)]})
+    [(name, parents)] = ctl.kube.written
+    assert name == "backend-route" and [p["controllerName"] for p in parents] == [expected]
+    assert ctl.status()["route_controller_name"] == expected

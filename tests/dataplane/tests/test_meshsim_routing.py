@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from meshsim_lib import faults, routing
+from meshsim_lib import envoyconf, faults, routing
 
 from meshsim_objects import backend_pod, frontend_pod, http_route, service, traffic_split, tutorial_snapshot
 
@@ -31,6 +31,24 @@ def test_v1alpha1_quantity_weights_keep_their_proportions():
     assert _weights(tutorial_snapshot(splits=[split])) == {"backend-v1": Fraction(9, 10), "backend-v2": Fraction(1, 10)}
     split["spec"]["backends"][1]["weight"] = "1"
     assert _weights(tutorial_snapshot(splits=[split]))["backend-v2"] == 1
+
+
+def _v1alpha2_split(v1, v2):
+    """A TrafficSplit as linkerd-smi 1.0.4's API serves it: split.smi-spec.io/v1alpha2, weights of type number."""
+    return dict(traffic_split(v1, v2), apiVersion="split.smi-spec.io/v1alpha2", kind="TrafficSplit")
+
+
+@pytest.mark.parametrize("v1,v2,clusters", [
+    (900, 100, [("backend-v1", 9), ("backend-v2", 1)]), (90, 10, [("backend-v1", 9), ("backend-v2", 1)]),
+    (50, 50, [("backend-v1", 1), ("backend-v2", 1)]), (0, 100, [("backend-v2", 1)]), (1, 0, [("backend-v1", 1)]),
+    (0.5, 1.5, [("backend-v1", 1), ("backend-v2", 3)]),  # type: number also admits non-integers
+])
+def test_v1alpha2_split_routes_by_its_weights(v1, v2, clusters):
+    table = _table(tutorial_snapshot(splits=[_v1alpha2_split(v1, v2)]))
+    assert table.source == "TrafficSplit/backend-ts"
+    assert dict(table.weights) == {"backend-v1": Fraction(v1), "backend-v2": Fraction(v2)}
+    route = envoyconf.weighted_route("service/backend-svc", table)["route"]["weighted_clusters"]["clusters"]
+    assert [(c["name"], c["weight"]) for c in route] == clusters  # what Envoy is given: integer weights
 
 
 @pytest.mark.parametrize("weight", ["lots", "-1", True, "1/0"])
