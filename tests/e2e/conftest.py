@@ -245,6 +245,8 @@ class Lab(object):
         start = time.monotonic()
         proc = run_playbook("site.yml", extra, tags="canary", verbose=verbose)
         elapsed = time.monotonic() - start
+        # A play that fails before the role writes its report has made no directory: keep its log all the same.
+        os.makedirs(report_dir, exist_ok=True)
         with open(os.path.join(report_dir, "play.log"), "w") as handle:
             handle.write(proc.stdout)
         path = os.path.join(report_dir, "canary-report.json")
