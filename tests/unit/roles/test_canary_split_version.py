@@ -3,8 +3,10 @@
 The role used to read a TrafficSplit at split.smi-spec.io/v1alpha3 whatever the cluster served: under linkerd-smi
 (v1alpha1 and v1alpha2 only) the live split looked absent, the run decided "start" with no resourceVersion and a
 rerun's write failed with a 409. The choice itself is the filter canary_split_api_version (its own tests); here
-the role's task (tasks/split_versions.yml) runs through ansible-playbook on given discovery results, no cluster,
-and the task files are checked for one discovery per run and no version written into them.
+the role's task (tasks/split_versions.yml) runs through ansible-playbook on given discovery results, no cluster;
+the whole role runs against a kubeconfig without a cluster to show that its first cluster call is the discovery,
+reached from the pre-split check or else from the rollout, under the role's tags; and the task files are checked
+for one discovery per run and no version written into them.
 """
 
 import json
@@ -13,27 +15,34 @@ import pathlib
 import re
 import subprocess
 
+import pytest
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "canary"
-PLAYBOOK = pathlib.Path(__file__).resolve().parent / "playbooks" / "canary_split_version.yml"
+PLAYBOOKS = pathlib.Path(__file__).resolve().parent / "playbooks"
+PLAYBOOK = PLAYBOOKS / "canary_split_version.yml"
 
 SMI = "split.smi-spec.io"
 GATEWAY = "gateway.networking.k8s.io"
 LINKERD_SMI = {"v1": {"Service": {}}, SMI + "/v1alpha1": {"TrafficSplit": {}}, SMI + "/v1alpha2": {"TrafficSplit": {}}}
 
 
+def play(tmp_path, playbook, variables, *options):
+    varfile = tmp_path / "vars.json"
+    varfile.write_text(json.dumps(variables))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1",
+               KUBECONFIG=str(tmp_path / "no-kubeconfig"))
+    return subprocess.run(["ansible-playbook", str(playbook), "-e", "@" + str(varfile)] + list(options),
+                          cwd=str(REPO), env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
 def choose(tmp_path, apis, **variables):
     """Run the role's choice on ``apis``; return (process, chosen apiVersion or None)."""
     out = tmp_path / "version.txt"
     variables.update({"split_version_out": str(out), "__canary_cluster_apis": {"apis": apis}})
-    varfile = tmp_path / "vars.json"
-    varfile.write_text(json.dumps(variables))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(["ansible-playbook", str(PLAYBOOK), "-e", "@" + str(varfile)], cwd=str(REPO), env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = play(tmp_path, PLAYBOOK, variables)
     return proc, (out.read_text() if out.exists() else None)
 
 
@@ -55,6 +64,45 @@ def test_a_kind_the_cluster_does_not_serve_fails_naming_canary_api_and_the_fix(t
     flat = " ".join(proc.stdout.split())
     assert "canary_api=gateway needs the HTTPRoute kind of the API group " + GATEWAY in flat, proc.stdout[-3000:]
     assert "install the Gateway API CRDs" in flat
+
+
+FROM_PRESPLIT = "Discover the split APIs the cluster serves"
+FROM_ROLLOUT = "Discover the split APIs the cluster serves (the pre-split check did not)"
+DISCOVERY = "Discover the API versions the cluster serves"
+
+
+def sections(stdout):
+    """The play's output as [(task name, output)], in order."""
+    found = []
+    for part in re.split(r"^TASK \[", stdout, flags=re.M)[1:]:
+        head, _sep, body = part.partition("\n")
+        name = head.split("]")[0].split(" : ", 1)[-1]
+        found.append((name, body))
+    return found
+
+
+@pytest.mark.parametrize("presplit,options,include", [
+    (True, [], FROM_PRESPLIT),
+    (False, [], FROM_ROLLOUT),
+    (True, ["--tags", "canary_presplit"], FROM_PRESPLIT),
+    (True, ["--tags", "canary_rollout"], FROM_ROLLOUT),
+    (True, ["--skip-tags", "canary_presplit"], FROM_ROLLOUT),
+], ids=["presplit", "no-presplit", "tag-presplit", "tag-rollout", "skip-presplit"])
+def test_the_first_cluster_call_is_the_one_discovery(tmp_path, presplit, options, include):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    proc = play(tmp_path, PLAYBOOKS / "canary_discovery.yml",
+                {"canary_test_kubeconfig": str(kubeconfig), "canary_presplit_check": presplit,
+                 "canary_report_dir": str(tmp_path / "reports")}, *options)
+    assert proc.returncode != 0
+    tasks = sections(proc.stdout)
+    failed = [name for name, body in tasks if re.search(r"^(fatal|failed): ", body, flags=re.M)]
+    # the play stops at discovery (no kubeconfig cluster), and nothing failed before it
+    assert failed == [DISCOVERY], proc.stdout[-4000:]
+    names = [name for name, _body in tasks]
+    assert names.count(DISCOVERY) == 1, names
+    position = names.index(DISCOVERY)
+    assert names[position - 1] == include and "discover.yml" in tasks[position - 1][1], names
 
 
 def _tasks(name):
