@@ -14,6 +14,10 @@ author: meshlab.canary maintainers
 description:
   - Takes Pod objects (as returned by C(kubernetes.core.k8s_info)) and returns one message per pod
     that does not carry the sidecar container, naming the pod, its containers, and the fix.
+  - A pod carries the sidecar when O(container) is one of its C(spec.containers) (NGINX Service Mesh, Linkerd with
+    native sidecars off), or one of its C(spec.initContainers) with C(restartPolicy=Always), a Kubernetes native
+    sidecar, which Linkerd edge-26.8 injects by default. A plain init container of that name runs to completion
+    before the application starts and proxies nothing, so it does not count.
   - Pods that are being deleted are ignored.
 options:
   _input:
@@ -22,13 +26,17 @@ options:
     elements: dict
     required: true
   container:
-    description: Name of the sidecar container.
+    description: Name of the sidecar container the mesh injects (C(nginx-mesh-sidecar) for NGINX Service Mesh,
+      C(linkerd-proxy) for Linkerd).
     type: str
-    default: nginx-mesh-sidecar
-  namespace_label:
-    description: The namespace label that turns injection on, quoted in the fix.
+    required: true
+  hint:
+    description:
+      - The cause and the fix, appended to each message after the pod and its containers; it depends on the mesh
+        (the namespace label or annotation that turns injection on, then restarting the workload).
+      - The C(meshlab.canary.apps) role passes the one of its mesh provider (C(apps_sidecar_hint)).
     type: str
-    default: injector.nsm.nginx.com/auto-inject=enabled
+    required: true
 """
 
 EXAMPLES = r"""
@@ -37,7 +45,9 @@ EXAMPLES = r"""
     that: __problems | length == 0
     fail_msg: "{{ __problems | join('; ') }}"
   vars:
-    __problems: "{{ __pods.resources | meshlab.canary.sidecar_problems }}"
+    __problems: >-
+      {{ __pods.resources | meshlab.canary.sidecar_problems('linkerd-proxy',
+         'the namespace lacks the annotation linkerd.io/inject: enabled; annotate it, then kubectl rollout restart') }}
 """
 
 RETURN = r"""
@@ -50,26 +60,52 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 
-def sidecar_problems(pods, container="nginx-mesh-sidecar", namespace_label="injector.nsm.nginx.com/auto-inject=enabled"):
-    """Return a message per pod that lacks the sidecar container."""
+def _names(items):
+    return [item.get("name") for item in items or [] if isinstance(item, dict)]
+
+
+def _native_sidecars(init_containers):
+    """Names of the init containers that are native sidecars (restartPolicy Always: they keep running)."""
+    return [item.get("name") for item in init_containers or []
+            if isinstance(item, dict) and item.get("restartPolicy") == "Always"]
+
+
+def _required_text(value, name, example):
+    if not isinstance(value, str) or not value.strip():
+        raise AnsibleFilterError("sidecar_problems: %s is required, a non-empty string (%s); got %r"
+                                 % (name, example, value))
+    return value
+
+
+def sidecar_problems(pods, container=None, hint=None):
+    """Return a message per pod that lacks the sidecar container (in containers, or as a native sidecar)."""
     if not isinstance(pods, list):
         raise AnsibleFilterError("sidecar_problems: expected a list of Pod objects, got %s" % type(pods).__name__)
+    container = _required_text(container, "container", "the sidecar's container name, e.g. linkerd-proxy")
+    hint = _required_text(hint, "hint", "the fix for a pod without the sidecar, e.g. which namespace label to set")
     problems = []
     for pod in pods:
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             continue
-        names = [item.get("name") for item in (pod.get("spec") or {}).get("containers") or []]
-        if container in names:
+        spec = pod.get("spec") or {}
+        names = _names(spec.get("containers"))
+        init_names = _names(spec.get("initContainers"))
+        if container in names or container in _native_sidecars(spec.get("initContainers")):
             continue
         owner = ""
         for ref in meta.get("ownerReferences") or []:
             owner = " (%s %s)" % (ref.get("kind"), ref.get("name"))
-        problems.append(
-            "pod %s/%s%s has containers [%s] but no %s: the namespace lacks the label %s or the pod was created "
-            "before it was set; label the namespace, then restart the workload (kubectl rollout restart)"
-            % (meta.get("namespace", ""), meta.get("name", "?"), owner, ", ".join(str(n) for n in names),
-               container, namespace_label))
+        listed = "containers [%s]" % ", ".join(str(n) for n in names)
+        if init_names:
+            listed += " and init containers [%s]" % ", ".join(str(n) for n in init_names)
+        plain_init = ""
+        if container in init_names:
+            plain_init = (" (%s is a plain init container, without restartPolicy: Always, so it ran to completion "
+                          "before the application and proxies nothing)" % container)
+        problems.append("pod %s/%s%s has %s but no %s%s: %s"
+                        % (meta.get("namespace", ""), meta.get("name", "?"), owner, listed, container, plain_init,
+                           hint))
     return problems
 
 
