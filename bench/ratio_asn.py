@@ -44,11 +44,11 @@ SCENARIOS = [
 
 
 def module_verdict(expected, **options):
-    """The Verdict traffic_ratio builds for ``options``, the module's argument spec filling in the rest."""
+    """The Verdict traffic_ratio_info builds for ``options``, the module's argument spec filling in the rest."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
     from ansible_collections.meshlab.canary.plugins.module_utils._verdict import verdict_from_params
-    from ansible_collections.meshlab.canary.plugins.modules.traffic_ratio import argument_spec
+    from ansible_collections.meshlab.canary.plugins.modules.traffic_ratio_info import argument_spec
 
     result = ArgumentSpecValidator(argument_spec()).validate(dict(options, expected=expected))
     if result.error_messages:
