@@ -147,3 +147,26 @@ def test_lagrangian_bound_is_below_a_rule_of_its_class_and_above_wald():
 def test_start_weights_drop_a_side_outside_the_unit_interval():
     weights = exact.start_weights(0.05, 0.05, 0.01, 0.05)
     assert weights[0] > 0 and weights[1] > 0 and weights[2] == 0.0
+
+
+def _play(policy, p, rnd):
+    """One seeded walk through a policy table, as policy_oc defines it (outside the band or at the end: fail)."""
+    k = 0
+    for n, (low, acts) in enumerate(policy):
+        act = acts[k - low] if 0 <= k - low < len(acts) else "F"
+        if act != "C" or n + 1 == len(policy):
+            return ("pass" if act == "P" else "fail"), n
+        k += rnd.random() < p
+
+
+def test_policy_oc_matches_simulation():
+    p0, tol = 0.3, 0.1
+    _value, policy = exact.lagrangian_rule(p0, tol, (300.0, 1500.0, 1500.0), 400)
+    rnd = random.Random(11)
+    for p in (p0, p0 + tol):
+        fail, _passed, asn = exact.policy_oc(policy, p)
+        runs = [_play(policy, p, rnd) for _i in range(4000)]
+        sim_fail = sum(r[0] == "fail" for r in runs) / len(runs)
+        sim_asn = sum(r[1] for r in runs) / len(runs)
+        assert abs(sim_fail - fail) < 4 * math.sqrt(fail * (1 - fail) / len(runs)) + 1e-3
+        assert abs(sim_asn - asn) < 0.05 * asn
