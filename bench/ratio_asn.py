@@ -120,7 +120,7 @@ def main():
           "min_samples {2}, max_samples {3}; 95 % intervals are Clopper-Pearson (exact binomial); "
           "exact = DP over the binomial walk".format(args.stages, args.seed, args.min_samples, args.max_samples))
     head = ("p0", "tol", "alpha", "beta", "false-fail sim", "95% CP", "exact", "in CI", "miss sim", "95% CP",
-            "exact", "in CI", "exact worse side", "ASN ok sim", "+/- 2 se", "exact", "ASN off sim", "exact",
+            "exact", "in CI", "exact worse side", "ASN ok sim", "+/- 2 se", "exact", "ASN off sim", "+/- 2 se", "exact",
             "p95 ok", "p99 ok", "wilson", "inconclusive", "fixed n", "ASN/fixed", "sec")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -138,6 +138,7 @@ def main():
         asn_ok = sum(s[1] for s in ok) / len(ok)
         sd_ok = (sum((s[1] - asn_ok) ** 2 for s in ok) / max(1, len(ok) - 1)) ** 0.5
         asn_off = sum(s[1] for s in off) / len(off)
+        sd_off = (sum((s[1] - asn_off) ** 2 for s in off) / max(1, len(off) - 1)) ** 0.5
         wilson = sum(s[2].startswith("wilson") for s in ok + off)
         inconclusive = sum(s[2] == "wilson-inconclusive" for s in ok + off)
         fixed = fixed_sample_size(p0, tol, alpha, beta)
@@ -150,7 +151,7 @@ def main():
                _yes(ff_ci, ex[0]), "{0:.4f}".format(misses / len(off)), "[{0:.4f}, {1:.4f}]".format(*miss_ci),
                "{0:.5f}".format(ex[1]), _yes(miss_ci, ex[1]), "{0:.5f}".format(ex[2]),
                "{0:.1f}".format(asn_ok), "{0:.0f}".format(2.0 * sd_ok / len(ok) ** 0.5), "{0:.1f}".format(ex[3]),
-               "{0:.1f}".format(asn_off), "{0:.1f}".format(ex[4]),
+               "{0:.1f}".format(asn_off), "{0:.0f}".format(2.0 * sd_off / len(off) ** 0.5), "{0:.1f}".format(ex[4]),
                str(pct([s[1] for s in ok], 0.95)), str(pct([s[1] for s in ok], 0.99)),
                str(wilson), str(inconclusive), str(fixed), "{0:.2f}".format(ex[3] / fixed),
                "{0:.1f}".format(time.time() - started))

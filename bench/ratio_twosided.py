@@ -9,7 +9,7 @@ p0 +/- tol (weak duality):
     E_p0[N] >= min_rules Lagrangian - l0 a - (l+ + l-) b
 
 whatever the weights (cells beyond a 9-sd band and beyond ``--horizon`` are valued as a free decision, so the
-bound holds for rules of any length). The weights are tuned by multiplicative steps towards the error targets;
+bound holds for rules of any length). The weights are tuned by bisection, one at a time, towards the error targets;
 the best bound is printed, and so is the best rule met on the way whose exact figures (forward DP, no
 simulation) meet the targets: a table of (n, k) -> continue / fail / pass, the Bayes rule of Kiefer-Weiss type.
 Its guarantee is the exact computation at p0 and p0 +/- tol; the table also prints the largest miss on a grid of
