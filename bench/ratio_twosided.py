@@ -20,10 +20,12 @@ The share test's false-fail budget is 2 alpha / 3 (the module spends alpha / 3 o
     python bench/ratio_twosided.py              # about two minutes
     python bench/ratio_twosided.py --steps 4 --rounds 1   # quicker, weaker
     python bench/ratio_twosided.py --dump rules.json   # also write the best rules' tables (n -> runs of k)
+    python bench/ratio_twosided.py --calibrate 7   # also the pair with its bounds calibrated on the exact OC
 """
 
 import argparse
 import json
+import math
 import sys
 import time
 
@@ -39,15 +41,49 @@ CASES = [
 GRID = 40  # shares p0 +/- tol (1 + j / 20), j = 0 .. GRID: the miss is checked from tol out to 3 tol
 
 
-def today_asn(p0, tolerance, alpha, beta):
-    """Exact ASN at p0 of the module's per-side SPRT pair (bench/ratio_exact.py), for the same settings."""
+def pair_oc(p0, tolerance, alpha, beta, upper=None, lower=None):
+    """Exact (false-fail, worse miss, ASN, module's upper, module's lower) of the module's pair with its bounds
+    replaced by ``upper`` / ``lower`` (ln of the reject / accept likelihood ratios; None keeps the module's
+    ln(1 / alpha') and ln(beta)), the module's pass floor, max_samples and Wilson fallback otherwise."""
     from ratio_asn import _import_path
     from ratio_exact import module_rule
 
     if _import_path() not in sys.path:
         sys.path.insert(0, _import_path())
     sides, floor, top, truncate, _verdict = module_rule(p0, tolerance, alpha, beta)
-    return exact.sprt_pair_oc(sides, p0, floor, top, truncate)[2]
+    today = (sides[0].upper, sides[0].lower)
+    sides = [exact.SideSpec(s.inc_hit, s.inc_miss, s.upper if upper is None else upper,
+                            s.lower if lower is None else lower, s.p1) for s in sides]
+    ok = exact.sprt_pair_oc(sides, p0, floor, top, truncate)
+    misses = [exact.sprt_pair_oc(sides, p, floor, top, truncate)[1] for p in (p0 + tolerance, p0 - tolerance)
+              if 0.0 < p < 1.0]
+    return ok[0], max(misses), ok[2], today[0], today[1]
+
+
+def calibrated_pair(p0, tolerance, alpha, beta, share_alpha, steps):
+    """The module's pair with both bounds moved, by bisection on the exact OC, until the miss reaches beta and the
+    false-fail ``share_alpha``: what spending the slack Ville's inequality leaves would save. Returns
+    (upper, lower, false-fail, miss, ASN); the guarantee would then rest on the DP, not on Ville's inequality."""
+    today = pair_oc(p0, tolerance, alpha, beta)
+    upper, lower = today[3], today[4]
+    low, high = lower, lower + 0.5  # raise the accept bound (pass sooner) while the miss stays <= beta
+    for _step in range(steps):
+        mid = (low + high) / 2.0
+        if pair_oc(p0, tolerance, alpha, beta, upper, mid)[1] <= beta:
+            low = mid
+        else:
+            high = mid
+    lower = low
+    if today[0] < share_alpha:  # lower the reject bound (fail sooner) while the false-fail stays in budget
+        low, high = upper - 0.5, upper
+        for _step in range(steps):
+            mid = (low + high) / 2.0
+            if pair_oc(p0, tolerance, alpha, beta, mid, lower)[0] <= share_alpha:
+                high = mid
+            else:
+                low = mid
+        upper = high
+    return (upper, lower) + pair_oc(p0, tolerance, alpha, beta, upper, lower)[:3]
 
 
 def worst_miss(policy, p0, tolerance):
@@ -121,6 +157,9 @@ def main():
     parser.add_argument("--steps", type=int, default=7, help="bisection steps per weight and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pass-floor", type=int, default=178)
+    parser.add_argument("--calibrate", type=int, default=0, metavar="STEPS",
+                        help="also the module's pair with its two bounds calibrated on the exact OC, STEPS bisection "
+                             "steps per bound (7: a few minutes); 0, the default, skips it")
     parser.add_argument("--dump", help="write the best rules as JSON: p0 -> [[n, [[first k, last k, action]...]]...]")
     args = parser.parse_args()
     dump = {}
@@ -149,14 +188,36 @@ def main():
             cells = ["{0:.1f}".format(rule[0]), "{0:.6f}".format(rule[1][0]), "{0:.6f}".format(rule[1][2]),
                      "{0:.6f}".format(rule[1][1]), "{0:.6f}".format(worst[0]), "{0:.4f}".format(worst[1]),
                      "/".join("{0:.0f}".format(w) for w in rule[2])]
-        row = ["{0:g}".format(p0), "{0:.1f}".format(today_asn(p0, tol, args.alpha, beta))] + cells[:6] + [
+        row = ["{0:g}".format(p0), "{0:.1f}".format(pair_oc(p0, tol, args.alpha, beta)[2])] + cells[:6] + [
             "{0:.1f}".format(bound), "{0:.1f}".format(wald_half), "{0:.1f}".format(wald_any), cells[6],
             "{0:.0f}".format(time.time() - started)]
         print("| " + " | ".join(row) + " |")
         sys.stdout.flush()
+    if args.calibrate:
+        table_calibrated(tol, args.alpha, beta, share_alpha, args.calibrate)
     if args.dump:
         with open(args.dump, "w") as handle:
             json.dump(dump, handle)
+
+
+def table_calibrated(tol, alpha, beta, share_alpha, steps):
+    print()
+    print("The module's pair with its bounds (ln LR to reject / to accept, same on both sides) calibrated on the exact "
+          "OC: false-fail <= {0:.5f}, miss <= {1:g}, {2} bisection steps per bound".format(share_alpha, beta, steps))
+    head = ("p0", "bounds today", "false-fail", "miss", "ASN today", "bounds calibrated", "false-fail", "miss", "ASN",
+            "saved", "sec")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for p0, _horizon, _weights in CASES:
+        started = time.time()
+        today = pair_oc(p0, tol, alpha, beta)
+        cal = calibrated_pair(p0, tol, alpha, beta, share_alpha, steps)
+        row = ("{0:g}".format(p0), "{0:.3f} / {1:.3f}".format(today[3], today[4]),
+               "{0:.6f}".format(today[0]), "{0:.6f}".format(today[1]), "{0:.1f}".format(today[2]),
+               "{0:.3f} / {1:.3f}".format(cal[0], cal[1]), "{0:.6f}".format(cal[2]), "{0:.6f}".format(cal[3]),
+               "{0:.1f}".format(cal[4]), "{0:.1%}".format(1.0 - cal[4] / today[2]), "{0:.0f}".format(time.time() - started))
+        print("| " + " | ".join(row) + " |")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
