@@ -25,7 +25,6 @@ The share test's false-fail budget is 2 alpha / 3 (the module spends alpha / 3 o
 
 import argparse
 import json
-import math
 import sys
 import time
 
