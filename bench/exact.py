@@ -282,3 +282,60 @@ def policy_boundaries(policy):
                 start = i
         table.append((n, runs))
     return table
+
+
+def lagrangian_bound(p0, tolerance, alpha, beta, weights, horizon, pass_floor=0):
+    """Weak duality for one set of weights (l0, l+, l-) >= 0: every rule that stops on the walk, passes from
+    ``pass_floor`` samples on, fails with probability <= ``alpha`` at p0 and passes with probability <= ``beta`` at
+    p0 +/- tolerance has E_p0[N] >= min over rules of the Lagrangian - l0 alpha - (l+ + l-) beta, and
+    ``lagrangian_rule`` gives a lower bound of that minimum. Valid for ANY weights; tuning only tightens it."""
+    value = lagrangian_rule(p0, tolerance, weights, horizon, pass_floor)[0]
+    return value - weights[0] * alpha - (weights[1] + weights[2]) * beta
+
+
+def start_weights(p0, tolerance, alpha, beta):
+    """Weights near the dual optimum, from the slopes of Wald's approximation E0[N] ~ info(alpha, beta) / KL:
+    l+- ~ 1 / (beta KL(p0 || p0 +- tol)), l0 ~ ln((1 - alpha)(1 - beta) / (alpha beta)) / KL of the harder side.
+    Only a starting point: ``best_lagrangian_bound`` searches around it."""
+    kls = [kl_bernoulli(p0, p1) if 0.0 < p1 < 1.0 else None for p1 in (p0 + tolerance, p0 - tolerance)]
+    hardest = min(k for k in kls if k is not None)
+    l0 = math.log((1.0 - alpha) * (1.0 - beta) / (alpha * beta)) / hardest
+    return (l0,) + tuple(1.0 / (beta * k) if k is not None else 0.0 for k in kls)
+
+
+def best_lagrangian_bound(p0, tolerance, alpha, beta, horizon, pass_floor=0, weights=None, steps=6, sweeps=1):
+    """The largest ``lagrangian_bound`` found by golden-section search on each weight in turn (log scale, within a
+    factor 8 of the start; the dual is concave in the weights, so unimodal along each). Returns (bound, weights).
+    A side outside (0, 1) keeps weight 0; at p0 = 0.5 the two sides share one weight."""
+    weights = list(weights or start_weights(p0, tolerance, alpha, beta))
+    symmetric = abs(p0 - 0.5) < 1e-12
+    coords = [i for i in (0, 1, 2) if weights[i] > 0.0 and not (symmetric and i == 2)]
+
+    def bound_at(i, logw):
+        trial = list(weights)
+        trial[i] = math.exp(logw)
+        if symmetric and i == 1:
+            trial[2] = trial[1]
+        return lagrangian_bound(p0, tolerance, alpha, beta, trial, horizon, pass_floor), trial
+
+    best = (lagrangian_bound(p0, tolerance, alpha, beta, weights, horizon, pass_floor), list(weights))
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    for _sweep in range(sweeps):
+        for i in coords:
+            low, high = math.log(weights[i] / 8.0), math.log(weights[i] * 8.0)
+            x1, x2 = high - ratio * (high - low), low + ratio * (high - low)
+            f1, f2 = bound_at(i, x1), bound_at(i, x2)
+            for _step in range(steps):
+                if f1[0] >= f2[0]:
+                    high, x2, f2 = x2, x1, f1
+                    x1 = high - ratio * (high - low)
+                    f1 = bound_at(i, x1)
+                else:
+                    low, x1, f1 = x1, x2, f2
+                    x2 = low + ratio * (high - low)
+                    f2 = bound_at(i, x2)
+            top = max(f1, f2, key=lambda f: f[0])
+            if top[0] > best[0]:
+                best = top
+            weights = list(best[1])
+    return best

@@ -31,12 +31,14 @@ import exact  # bench/exact.py, next to this script
 from ratio_asn import _import_path, module_verdict
 
 
-def module_rule(p0, tolerance=0.05, alpha=0.01, beta=0.01):
-    """(sides, pass_floor, max_samples, truncate, verdict) of the module's rule for a two-version split."""
+def module_rule(p0, tolerance=0.05, alpha=0.01, beta=0.01, **options):
+    """(sides, pass_floor, max_samples, truncate, verdict) of the module's rule for a two-version split; ``options``
+    (min_samples, max_samples, ...) go to the module's argument spec like the others."""
     from ansible_collections.meshlab.canary.plugins.module_utils._verdict import ErrorRateTest, wilson
 
     canary = int(round(p0 * 1000))
-    verdict = module_verdict({"1": 1000 - canary, "2": canary}, tolerance=tolerance, alpha=alpha, beta=beta)
+    verdict = module_verdict({"1": 1000 - canary, "2": canary}, tolerance=tolerance, alpha=alpha, beta=beta,
+                             **options)
     if not verdict.tested:
         return None, verdict.needed, verdict.max_samples, None, verdict
     tested = verdict.tested[0]

@@ -4,6 +4,7 @@ import importlib.util
 import math
 import os
 import random
+from decimal import Decimal, getcontext
 
 _PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench", "exact.py")
 _SPEC = importlib.util.spec_from_file_location("bench_exact", _PATH)
@@ -21,6 +22,33 @@ def test_clopper_pearson_edges_and_coverage():
     assert low == 0.0 and abs(high - (1 - 0.025 ** 0.1)) < 1e-9
     low, high = exact.clopper_pearson(108, 10000)
     assert low < 0.0108 < high and 0.0085 < low < 0.0095 and 0.0125 < high < 0.0135
+
+
+def _upper_tail(k, n, p):
+    """P(X >= k) for X ~ Bin(n, p) by the term recurrence in 50-digit decimals: independent of exact.binom_pmf."""
+    getcontext().prec = 50
+    p = Decimal(p)
+    q = 1 - p
+    term, below = q ** n, Decimal(0)
+    for i in range(k):
+        below += term
+        term = term * (n - i) / (i + 1) * p / q
+    return 1 - below
+
+
+def test_clopper_pearson_known_values():
+    # k = 1 and k = n - 1 have closed forms: P(X >= 1) = 1 - (1 - p)^n = 0.025 at the lower end
+    low, high = exact.clopper_pearson(1, 50)
+    assert abs(low - (1 - 0.975 ** (1 / 50.0))) < 1e-12
+    low, high = exact.clopper_pearson(49, 50)
+    assert abs(high - 0.975 ** (1 / 50.0)) < 1e-12
+    # 108 fails in 10,000 runs (the issue's example): [0.008868, 0.013025]; the issue's [0.0090, 0.0130] is the
+    # Wilson interval [0.008954, 0.013022], slightly narrower at the low end
+    low, high = exact.clopper_pearson(108, 10000)
+    assert abs(low - 0.0088676) < 1e-6 and abs(high - 0.0130246) < 1e-6
+    # each end is where its tail holds 2.5 %, by a computation that shares no code with exact.py
+    assert abs(float(_upper_tail(108, 10000, low)) - 0.025) < 1e-9
+    assert abs(1.0 - float(_upper_tail(109, 10000, high)) - 0.025) < 1e-9
 
 
 def test_wald_bound_forms():
@@ -95,3 +123,50 @@ def test_lagrangian_bound_below_every_rule_and_policy_oc():
 def test_policy_boundaries_runs_cover_the_band():
     table = exact.policy_boundaries([(0, "C"), (0, "FC"), (1, "CCP")])
     assert table == [(0, [(0, 0, "C")]), (1, [(0, 0, "F"), (1, 1, "C")]), (2, [(1, 2, "C"), (3, 3, "P")])]
+
+
+def test_lagrangian_bound_is_below_a_rule_of_its_class_and_above_wald():
+    p0, tol, alpha, beta = 0.3, 0.1, 0.02, 0.05
+    sides = _sides(p0, tol, alpha / 2.0, beta)
+    top = 600
+    runs = [exact.sprt_pair_oc(sides, p, 0, top, lambda k, o: False) for p in (p0, p0 + tol, p0 - tol)]
+    # the pair, truncated at 600 and failing there, is a rule with its own error rates: no valid bound for those
+    # rates exceeds its ASN
+    fail, miss = runs[0][0], max(runs[1][1], runs[2][1])
+    bound, weights = exact.best_lagrangian_bound(p0, tol, fail, miss, 900, steps=3)
+    assert bound <= runs[0][2]
+    # any weights give a bound below it too, the starting ones and far-off ones
+    for scale in (0.1, 1.0, 10.0):
+        trial = [w * scale for w in exact.start_weights(p0, tol, fail, miss)]
+        assert exact.lagrangian_bound(p0, tol, fail, miss, trial, 900) <= runs[0][2]
+    # and the tuned bound, using both sides at once, beats the one-sided Wald bound of the harder side
+    assert bound > exact.harder_side_bound(p0, tol, fail, miss)
+    assert all(w > 0 for w in weights)
+
+
+def test_start_weights_drop_a_side_outside_the_unit_interval():
+    weights = exact.start_weights(0.05, 0.05, 0.01, 0.05)
+    assert weights[0] > 0 and weights[1] > 0 and weights[2] == 0.0
+
+
+def _play(policy, p, rnd):
+    """One seeded walk through a policy table, as policy_oc defines it (outside the band or at the end: fail)."""
+    k = 0
+    for n, (low, acts) in enumerate(policy):
+        act = acts[k - low] if 0 <= k - low < len(acts) else "F"
+        if act != "C" or n + 1 == len(policy):
+            return ("pass" if act == "P" else "fail"), n
+        k += rnd.random() < p
+
+
+def test_policy_oc_matches_simulation():
+    p0, tol = 0.3, 0.1
+    _value, policy = exact.lagrangian_rule(p0, tol, (300.0, 1500.0, 1500.0), 400)
+    rnd = random.Random(11)
+    for p in (p0, p0 + tol):
+        fail, _passed, asn = exact.policy_oc(policy, p)
+        runs = [_play(policy, p, rnd) for _i in range(4000)]
+        sim_fail = sum(r[0] == "fail" for r in runs) / len(runs)
+        sim_asn = sum(r[1] for r in runs) / len(runs)
+        assert abs(sim_fail - fail) < 4 * math.sqrt(fail * (1 - fail) / len(runs)) + 1e-3
+        assert abs(sim_asn - asn) < 0.05 * asn
