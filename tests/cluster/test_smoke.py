@@ -355,6 +355,31 @@ def test_real_chart_renders_dialers_and_the_test_post_renderer_drops_exactly_the
     assert "removed 4:" in dropped.stderr
 
 
+# Linkerd's three charts as service_mesh_provider=linkerd renders them (placeholders filled, the issuer from
+# a Secret): only the control plane renders dialers, its three webhook configurations; no APIService.
+LINKERD_CHARTS = [
+    ("linkerd-crds", "linkerd-crds-2026.8.3.tgz", "linkerd", [], []),
+    ("linkerd-control-plane", "linkerd-control-plane-2026.8.3.tgz", "linkerd",
+     ["--set", "linkerdVersion=edge-26.8.3", "--set", "identity.issuer.scheme=kubernetes.io/tls"],
+     ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingWebhookConfiguration"]),
+    ("linkerd-smi", "linkerd-smi-1.0.4.tgz", "linkerd-smi", ["--set", "adaptor.image.tag=v0.2.7"], []),
+]
+
+
+@pytest.mark.parametrize("release,chart,namespace,values,dialers", LINKERD_CHARTS, ids=[c[0] for c in LINKERD_CHARTS])
+def test_linkerd_charts_render_only_the_control_planes_webhooks_and_the_post_renderer_drops_them(
+        release, chart, namespace, values, dialers):
+    rendered = run("helm", "template", release, os.path.join(_cache_dir(), chart), "--namespace", namespace,
+                   "--no-hooks", *values).stdout
+    kinds = [line.split(":", 1)[1].strip() for line in rendered.splitlines() if line.startswith("kind:")]
+    assert sorted(k for k in kinds if k in DIALER_KINDS) == dialers
+    assert "strategy: Webhook" not in rendered  # no CRD conversion webhook either
+    dropped = run(str(FIXTURES / "post-renderers" / "drop-dialers"), input_text=rendered)
+    after = [line.split(":", 1)[1].strip() for line in dropped.stdout.splitlines() if line.startswith("kind:")]
+    assert sorted(after) == sorted(k for k in kinds if k not in DIALER_KINDS)
+    assert "removed %d:" % len(dialers) in dropped.stderr
+
+
 def _mesh_state():
     """What a mesh install would change: namespaces, Helm releases, NSM CRDs."""
     namespaces = kubectl("get", "namespaces", "-o", "name").stdout.split()

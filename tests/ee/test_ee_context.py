@@ -239,14 +239,16 @@ def test_tools_are_installed_by_the_minikube_role_with_its_pins(ee):
     assert not after, "HOME changes after the tools were installed: %s" % after
 
     defaults, role_vars = _role_defaults(ee)
-    variables = dict(defaults, __minikube_os="linux", __minikube_arch="amd64")
+    # The image's build runs tasks_from=install outside the lab's playbooks: no service_mesh_provider, so nsm's.
+    kubernetes_version = role_vars["__minikube_providers"]["nsm"]["kubernetes_version"]
+    variables = dict(defaults, __minikube_os="linux", __minikube_arch="amd64", minikube_kubernetes_version=kubernetes_version)
     variables["lookup"] = lambda plugin, name: {"HOME": home[-1]}[name]
     assert role_vars["__minikube_arch_map"]["x86_64"] == "amd64"
     assert _render(defaults["minikube_bin_dir"], variables) == home[-1] + "/.local/bin"
     expected = {
         "minikube": ("minikube_minikube_url", "minikube_minikube_checksum", defaults["minikube_version"], ".sha256"),
         "helm": ("minikube_helm_url", "minikube_helm_checksum", defaults["minikube_helm_version"], ".sha256sum"),
-        "kubectl": ("minikube_kubectl_url", "minikube_kubectl_checksum", defaults["minikube_kubernetes_version"], ".sha256"),
+        "kubectl": ("minikube_kubectl_url", "minikube_kubectl_checksum", kubernetes_version, ".sha256"),
     }
     for tool, (url_var, checksum_var, version, suffix) in expected.items():
         url = _render(defaults[url_var], variables)

@@ -213,8 +213,10 @@ def test_action_group_attribute_matches_meta_runtime():
     runtime = os.path.join(os.path.dirname(traffic_split.__file__), "..", "..", "meta", "runtime.yml")
     with open(runtime) as handle:
         group = yaml.safe_load(handle)["action_groups"]["k8s"]
-    members = set(entry for entry in group if isinstance(entry, str))
+    members = set(entry for entry in group if isinstance(entry, str) and "." not in entry)
     assert members == {"traffic_split", "traffic_ratio_info"}
+    # other collections' modules that must reach the same cluster
+    assert set(entry for entry in group if isinstance(entry, str) and "." in entry) == {"kubernetes.core.k8s_cluster_info"}
     assert group[0] == {"metadata": {"extend_group": ["kubernetes.core.k8s", "kubernetes.core.helm"]}}
     for module in (traffic_split, traffic_ratio_info, minikube, minikube_preflight_info):
         doc = yaml.safe_load(module.DOCUMENTATION)
