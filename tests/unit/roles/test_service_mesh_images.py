@@ -250,7 +250,7 @@ def linkerd_twice(tmp_path_factory):
     """The Linkerd release rendered twice with one work directory: (first, second) as (proc, result, files)."""
     tmp = tmp_path_factory.mktemp("linkerd")
     runs = []
-    for _ in range(2):
+    for _run in range(2):
         proc, result = render(tmp, verbose=True, service_mesh_provider="linkerd")
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         identity = tmp / "work" / "linkerd-identity"
@@ -260,7 +260,7 @@ def linkerd_twice(tmp_path_factory):
 
 
 def test_linkerd_exact_images_with_the_placeholders_filled(linkerd_twice):
-    _, result, _ = linkerd_twice[0]
+    result = linkerd_twice[0][1]
     images = sorted(entry["image"] for entry in result["images"])
     assert images == LINKERD_EXPECTED
     assert not [i for i in images if "VersionValue" in i], images
@@ -270,7 +270,7 @@ def test_linkerd_exact_images_with_the_placeholders_filled(linkerd_twice):
 
 
 def test_linkerd_identity_is_made_once_reused_and_never_printed(linkerd_twice):
-    (proc1, _, first), (proc2, _, second) = linkerd_twice
+    (proc1, _result1, first), (proc2, _result2, second) = linkerd_twice
     assert sorted(first) == ["anchor.crt", "anchor.csr", "anchor.key", "issuer.crt", "issuer.csr", "issuer.key"]
     assert first == second, "the second run changed the identity files"
     for name in ("anchor.key", "issuer.key"):
@@ -285,7 +285,7 @@ def test_linkerd_identity_is_made_once_reused_and_never_printed(linkerd_twice):
 
 
 def test_linkerd_issuer_is_a_p256_ca_signed_by_the_anchor(linkerd_twice):
-    _, _, files = linkerd_twice[0]
+    files = linkerd_twice[0][2]
     crypto = pytest.importorskip("cryptography.x509")
     from cryptography.hazmat.primitives.asymmetric import ec
 
