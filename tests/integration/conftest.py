@@ -77,9 +77,14 @@ def delete_crd(api, which):
 
 @pytest.fixture(scope="session")
 def crds(api):
-    """Both fixture CRDs applied (TrafficSplit v1alpha3 as NSM 2.0.0 serves it, HTTPRoute v1)."""
+    """Both fixture CRDs applied (TrafficSplit v1alpha3 as NSM 2.0.0 serves it, HTTPRoute v1), and deleted again at
+    the end of the session: later suites share the cluster (molecule linkerd_smi starts without Gateway API CRDs, so
+    that the service_mesh role installs and removes them itself)."""
     for which in CRD_NAMES:
         apply_crd(api, which)
+    yield
+    for which in CRD_NAMES:
+        delete_crd(api, which)
 
 
 # ---- namespaces, Services, snapshots -------------------------------------------------------------

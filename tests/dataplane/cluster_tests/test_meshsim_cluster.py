@@ -135,8 +135,10 @@ def lab(tmp_path_factory):
     if not os.environ.get("KUBECONFIG"):
         pytest.fail("KUBECONFIG is not set: run inside `tests/cluster/localcluster run -- ...`")
     lab_ = Lab("meshsim-e2e-" + uuid.uuid4().hex[:6], str(tmp_path_factory.mktemp("meshsim")))
-    for body in fixtures.cached_crds(tmp_path_factory.mktemp("crds")).values():
-        waiting.apply_crd(lab_.api, body)
+    # The CRDs this module creates are deleted again: later suites share the cluster (molecule linkerd_smi must
+    # start without Gateway API CRDs).
+    created = [name for name, body in fixtures.cached_crds(tmp_path_factory.mktemp("crds")).items()
+               if waiting.apply_crd(lab_.api, body)]
     lab_.deploy()
     lab_.wait_pods()
     started = subprocess.run([MESHSIM, "start", "--kubeconfig", os.environ["KUBECONFIG"], "--namespace", lab_.ns,
@@ -151,6 +153,8 @@ def lab(tmp_path_factory):
         with open(os.path.join(lab_.state_dir, "meshsim.log"), encoding="utf-8") as fh:
             print("---- meshsim.log (tail) ----\n" + "".join(fh.readlines()[-40:]))
         lab_.core.delete_namespace(lab_.ns)
+        for name in created:
+            waiting.delete_crd(lab_.api, name)
 
 
 def test_no_split_spreads_evenly_across_both_versions(lab):
