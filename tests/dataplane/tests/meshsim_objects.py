@@ -3,6 +3,16 @@
 from meshsim_lib import routing
 from meshsim_lib.tutorial import FRONTEND_ARGS
 
+# A kubeconfig whose apiserver is a closed loopback port: meshsim starts, then finds no API (tests that need a
+# kubeconfig file but no cluster; some point it at a socket of their own instead).
+CLOSED_PORT_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
 
 def service(name, selector, annotations=None):
     return {"metadata": {"name": name, "namespace": "default", "annotations": annotations or {}},

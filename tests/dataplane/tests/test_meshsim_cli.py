@@ -8,15 +8,9 @@ import time
 
 import pytest
 
+from meshsim_objects import CLOSED_PORT_KUBECONFIG
+
 MESHSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "meshsim")
-# A kubeconfig whose apiserver is a closed loopback port: meshsim starts, then finds no API.
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-"""
 
 
 def _meshsim(*args, timeout=60):
@@ -34,7 +28,7 @@ def _alive(pid):
 @pytest.fixture
 def kubeconfig(tmp_path):
     path = tmp_path / "kubeconfig"
-    path.write_text(KUBECONFIG)
+    path.write_text(CLOSED_PORT_KUBECONFIG)
     return str(path)
 
 
@@ -100,7 +94,7 @@ def test_status_exists_when_start_returns_even_while_the_api_hangs(tmp_path):
     hung.listen(8)  # accepts connections (backlog) and never answers
     try:
         path = tmp_path / "kubeconfig"
-        path.write_text(KUBECONFIG.replace("127.0.0.1:9", "127.0.0.1:%d" % hung.getsockname()[1]))
+        path.write_text(CLOSED_PORT_KUBECONFIG.replace("127.0.0.1:9", "127.0.0.1:%d" % hung.getsockname()[1]))
         state = str(tmp_path / "state")
         started = _meshsim("start", "--kubeconfig", str(path), "--state-dir", state, "--api-timeout", "120")
         assert started.returncode == 0, started.stderr

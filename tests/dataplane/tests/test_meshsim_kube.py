@@ -8,13 +8,8 @@ from kubernetes import client
 
 from meshsim_lib import kube, routing
 
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-"""
+from meshsim_objects import CLOSED_PORT_KUBECONFIG
+
 # The versions of split.smi-spec.io and the preferred one, as an API server publishes them for each TrafficSplit
 # CRD: linkerd-smi 1.0.4 (templates/trafficsplit-crd.yaml: v1alpha1 storage, v1alpha2, both served, no v1alpha3;
 # Kubernetes prefers the highest by its version priority, v1alpha2) and NSM 2.0.0 (v1alpha3 preferred).
@@ -42,7 +37,7 @@ class _Apis:
 def api(tmp_path, monkeypatch):
     """``(Kube, discovery, list calls)``; a list at a version the discovery does not serve answers 404."""
     path = tmp_path / "kubeconfig"
-    path.write_text(KUBECONFIG)
+    path.write_text(CLOSED_PORT_KUBECONFIG)
     k = kube.Kube(str(path), "lab")
     apis = _Apis([])
     monkeypatch.setattr(kube.client, "ApisApi", lambda _api: apis)
